@@ -1,0 +1,27 @@
+/**
+ * Small helpers shared by the benchmark scripts: options, a seeded PRNG, statistics and the
+ * machine description printed with every result.
+ */
+import os from 'node:os';
+
+export { mulberry32 as prng } from '../test/support/random.js';
+
+/** `--name <n>` from argv as a positive integer, or the fallback. */
+export function intOption(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} needs a positive integer`);
+  return v;
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** One line describing where the numbers come from. */
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  return `node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, load ${os.loadavg()[0]!.toFixed(2)}`;
+}

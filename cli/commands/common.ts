@@ -1,0 +1,18 @@
+import { InvalidArgumentError } from 'commander';
+import { DEFAULT_STATE_PATH } from '../../runtime/embedded.js';
+
+/** Commander parser for a positive integer option. */
+export function intOption(name: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+/** The `--state <path>` option shared by commands that read or write checkpoints. */
+export const stateOption = [
+  '--state <path>',
+  'SQLite checkpoint file (":memory:" keeps nothing); env SMARTQUEUE_STATE',
+  process.env.SMARTQUEUE_STATE ?? DEFAULT_STATE_PATH,
+] as const;

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import { resolveParams, parseParamArgs } from '../../dsl/params.js';
+import { createEmbeddedRuntime, DEFAULT_STATE_PATH } from '../../runtime/embedded.js';
+import { loadOnePlan } from '../load-plans.js';
+import type { CliIO } from '../output.js';
+import { followRun } from '../progress.js';
+import type { ProgressMode } from '../progress.js';
+import { printRunSummary } from '../run-report.js';
+import { intOption, stateOption } from './common.js';
+
+interface RunOptions {
+  param: string[];
+  shards?: number;
+  concurrency?: number;
+  state: string;
+  json?: boolean;
+  quiet?: boolean;
+  workflow?: string;
+  allowInfeasible?: boolean;
+}
+
+/** How progress is shown: JSON lines, a live line on a terminal, or plain lines. */
+export function progressMode(io: CliIO, opts: { json?: boolean; quiet?: boolean }): ProgressMode {
+  if (opts.json) return 'json';
+  if (opts.quiet) return 'quiet';
+  return io.isTTY ? 'tty' : 'lines';
+}
+
+export function registerRun(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('run')
+    .summary('run a workflow to completion on this machine')
+    .description(
+      'Runs a workflow on the embedded engine (SQLite checkpoints, local workers) with a live progress view, ' +
+        'then prints a summary. Every step is checkpointed, so an interrupted run can be resumed with ' +
+        '`smartqueue replay <run-id>`. Exits 0 only if the run succeeded.',
+    )
+    .argument('<file>', 'workflow file (.yaml, .ts, .js)')
+    .option(
+      '-p, --param <name=value>',
+      'set a workflow param (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
+    .option('--shards <n>', 'number of shard heaps', intOption('--shards'))
+    .option('-c, --concurrency <n>', 'attempts run at once', intOption('--concurrency'))
+    .option(...stateOption)
+    .option('--json', 'print events and the summary as JSON lines')
+    .option('-q, --quiet', 'print only the summary')
+    .option('-w, --workflow <name>', 'which workflow of a multi-workflow file')
+    .option('--allow-infeasible', 'run even when a deadline is already missed by the critical path')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  $ smartqueue run workflows/examples/etl.yaml\n  $ smartqueue run etl.yaml --param date=2026-11-27 --concurrency 8\n  $ smartqueue run etl.yaml --state :memory:   # no checkpoints on disk\n\nState file default: ${DEFAULT_STATE_PATH}`,
+    )
+    .action(async (file: string, opts: RunOptions) => {
+      const compiled = await loadOnePlan(io, file, opts);
+      // Checked before anything starts, so a bad --param fails fast with one clear line.
+      const params = resolveParams(compiled.plan.ir.params, parseParamArgs(opts.param));
+      const runtime = await createEmbeddedRuntime({
+        statePath: opts.state === ':memory:' ? false : opts.state,
+        ...(opts.concurrency !== undefined && { concurrency: opts.concurrency }),
+        ...(opts.shards !== undefined && { shards: opts.shards }),
+      });
+      try {
+        const { engine } = runtime;
+        const runId = engine.options.coordinator.nextId('run');
+        const mode = progressMode(io, opts);
+        if (mode !== 'json' && mode !== 'quiet')
+          io.out(`run ${runId}: ${compiled.plan.ir.name}, ${compiled.plan.order.length} tasks`);
+        const deadlineAt =
+          compiled.plan.deadlineMs !== undefined ? Date.now() + compiled.plan.deadlineMs : undefined;
+        const stop = followRun(engine, runId, io, mode, {
+          total: compiled.plan.order.length,
+          ...(deadlineAt !== undefined && { deadlineAt }),
+        });
+        const onSignal = () => {
+          stop();
+          io.err(
+            `\ninterrupted: resume with  smartqueue replay ${runId}${opts.state !== DEFAULT_STATE_PATH ? ` --state ${opts.state}` : ''}`,
+          );
+          void runtime.close().finally(() => process.exit(130));
+        };
+        process.once('SIGINT', onSignal);
+        await engine.startRun(compiled.plan, {
+          runId,
+          params,
+          handlers: compiled.loaded.handlers,
+          ...(compiled.loaded.file !== undefined && { file: compiled.loaded.file }),
+        });
+        const status = await engine.waitForRun(runId);
+        process.off('SIGINT', onSignal);
+        stop();
+        setExit(await printRunSummary(io, runtime.store, runId, status, Boolean(opts.json)));
+      } finally {
+        await runtime.close();
+      }
+    });
+}

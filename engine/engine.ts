@@ -1,0 +1,891 @@
+/**
+ * The scheduler engine: turns compiled plans into runs, releases tasks through the frontier,
+ * orders them by deadline-aware priority in per-shard heaps, dispatches them to workers through
+ * the Transport, records every step in the CheckpointStore, and resumes runs from it.
+ *
+ * It knows the stages only by their interfaces (engine/stages.ts).
+ */
+import { computeTimes } from '../dsl/compiler.js';
+import type { CompiledPlan } from '../dsl/compiler.js';
+import { evaluate, parseCondition, renderValue, truthy } from '../dsl/expressions.js';
+import type { DeadlineIR, TaskIR, WorkflowIR } from '../dsl/ir.js';
+import { resolveParams } from '../dsl/params.js';
+import { Dispatcher } from './dispatcher.js';
+import { SmartQueueError } from './errors.js';
+import { EngineEventBus } from './events.js';
+import { finalStatus, isTerminal, releaseDecision, settle } from './frontier.js';
+import type { RunState, RuntimeTask } from './frontier.js';
+import type { HandlerRegistry } from './handler.js';
+import { resolveEngineOptions } from './options.js';
+import type { EngineOptions, ResolvedEngineOptions } from './options.js';
+import { priorityTie, urgencyKey } from './priority.js';
+import { canRetry, retryDelay } from './retry.js';
+import type { HandlerSpec, RunRecord, RunStatus, TaskAssignment, TaskResult, TaskStatus } from './stages.js';
+
+/** What the store keeps of a workflow, so a replay needs no source file. */
+export interface StoredWorkflow {
+  ir: WorkflowIR;
+  /** Module file of a DSL workflow (its inline handlers are reloaded from it on replay). */
+  file?: string;
+}
+
+export interface StartRunOptions {
+  /** Param values; declared defaults fill the rest. Strings are coerced to the declared type. */
+  params?: Record<string, unknown>;
+  runId?: string;
+  /** Inline handlers of this run (DSL workflows). */
+  handlers?: HandlerRegistry;
+  /** Source file, recorded for replays. */
+  file?: string;
+  /** Labels recorded with the run, added to the workflow's own. */
+  labels?: Record<string, string>;
+}
+
+/** What a resume would do (and did). */
+export interface ResumePlan {
+  runId: string;
+  /** Tasks kept as they are (succeeded). */
+  kept: string[];
+  /** Tasks that will run again from scratch. */
+  rerun: string[];
+  /** Of those, the ones that were dispatched or running when the run stopped. */
+  redispatched: string[];
+}
+
+const deadlineAt = (d: DeadlineIR | undefined, start: number) =>
+  d === undefined ? undefined : d.kind === 'relative' ? start + d.ms : d.epochMs;
+
+/** Resolves expressions in what a task runs; argv and env entries stay strings. */
+function renderHandler(spec: HandlerSpec, scope: Record<string, unknown>): HandlerSpec {
+  if (spec.kind === 'uses') {
+    return Object.keys(spec.with).length === 0
+      ? spec
+      : { ...spec, with: renderValue(spec.with, scope) as Record<string, unknown> };
+  }
+  const str = (v: unknown) =>
+    typeof v === 'string'
+      ? v
+      : v === undefined || v === null
+        ? ''
+        : typeof v === 'object'
+          ? JSON.stringify(v)
+          : String(v);
+  const out: HandlerSpec = { kind: 'run', argv: spec.argv.map((a) => str(renderValue(a, scope))) };
+  if (spec.cwd !== undefined) out.cwd = str(renderValue(spec.cwd, scope));
+  if (spec.env !== undefined)
+    out.env = Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, str(renderValue(v, scope))]));
+  return out;
+}
+
+/** Task ids with every need before its dependants (a stored IR keeps file order, which need not be). */
+/** Task id → ids of the tasks that need it. */
+function dependantsOf(tasks: readonly TaskIR[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const t of tasks) {
+    for (const n of t.needs) {
+      const list = out.get(n);
+      if (list) list.push(t.id);
+      else out.set(n, [t.id]);
+    }
+  }
+  return out;
+}
+
+function topologicalOrder(tasks: readonly TaskIR[]): string[] {
+  const left = new Map(tasks.map((t) => [t.id, t.needs.length]));
+  const dependants = dependantsOf(tasks);
+  const order = tasks.filter((t) => t.needs.length === 0).map((t) => t.id);
+  for (let i = 0; i < order.length; i++) {
+    for (const d of dependants.get(order[i]!) ?? []) {
+      const n = left.get(d)! - 1;
+      left.set(d, n);
+      if (n === 0) order.push(d);
+    }
+  }
+  return order;
+}
+
+function handlerNameOf(spec: HandlerSpec): string {
+  return spec.kind === 'run' ? 'run' : spec.name;
+}
+
+export class Engine {
+  readonly events = new EngineEventBus();
+  readonly options: ResolvedEngineOptions;
+  private readonly runs = new Map<string, RunState>();
+  private readonly inflight = new Map<string, { workerId: string; cost: number }>();
+  private readonly dispatcher: Dispatcher;
+  private readonly stopResults: () => void;
+  private closed = false;
+
+  constructor(options: EngineOptions) {
+    this.options = resolveEngineOptions(options);
+    const { balancer, shards, heapArity, maxPerTick } = this.options;
+    this.dispatcher = new Dispatcher({
+      balancer,
+      shards,
+      arity: heapArity,
+      maxPerTick,
+      send: (task, workerId) => this.send(task, workerId),
+      onBlocked: (ready) => this.events.emit('scheduler:dispatch:blocked', { at: Date.now(), ready }),
+    });
+    this.stopResults = this.options.transport.onResult((r) => void this.onResult(r));
+  }
+
+  /** Live runs (not yet finished) by id. */
+  activeRuns(): ReadonlyMap<string, RunState> {
+    return this.runs;
+  }
+
+  /** Ready tasks waiting in the heaps. */
+  get readyCount(): number {
+    return this.dispatcher.readyCount;
+  }
+
+  /** Starts a run of a compiled plan; resolves to the run id once the run is durably recorded. */
+  async startRun(plan: CompiledPlan, options: StartRunOptions = {}): Promise<string> {
+    this.assertOpen();
+    const runId = options.runId ?? this.options.coordinator.nextId('run');
+    if (this.runs.has(runId)) throw new SmartQueueError('ALREADY_EXISTS', `run ${runId} is already active`);
+    const now = Date.now();
+    const ir = plan.ir;
+    // Declared defaults apply; overrides are type-checked (strings from a CLI are coerced).
+    const params = resolveParams(ir.params, options.params ?? {});
+    const run = this.newRun(runId, ir, params, now, options.handlers);
+    const byId = new Map(ir.tasks.map((t) => [t.id, t]));
+    for (const id of plan.order)
+      run.tasks.set(id, this.newTask(run, byId.get(id)!, plan.tasks.get(id)!.dependants));
+    run.remaining = run.tasks.size;
+    this.computeLft(run, plan.order);
+    const stored: StoredWorkflow = { ir, ...(options.file !== undefined && { file: options.file }) };
+    const record: RunRecord = {
+      runId,
+      workflowName: ir.name,
+      workflow: stored,
+      params,
+      status: 'running',
+      shardKey: run.shardKey,
+      createdAt: now,
+      labels: { ...ir.labels, ...options.labels },
+      ...(run.deadlineAt !== undefined && { deadlineAt: run.deadlineAt }),
+    };
+    await this.options.store.createRun(record, plan.order);
+    this.activate(run);
+    for (const id of plan.order) {
+      const t = run.tasks.get(id)!;
+      if (t.needsLeft === 0 && t.status === 'pending') this.makeReady(run, t);
+    }
+    return runId;
+  }
+
+  /** Resolves with the final status when the run finishes. */
+  waitForRun(runId: string): Promise<RunStatus> {
+    const run = this.runs.get(runId);
+    if (!run) {
+      return this.options.store.getRun(runId).then((r) => {
+        if (!r) throw new SmartQueueError('NOT_FOUND', `unknown run ${runId}`);
+        return r.status;
+      });
+    }
+    return new Promise((resolve) => run.waiters.push(resolve));
+  }
+
+  /**
+   * Computes what resuming a run would do: succeeded tasks are kept; everything else runs again
+   * (tasks that were dispatched get a new attempt). With `from`, that task and everything
+   * downstream of it run again too.
+   */
+  async planResume(
+    runId: string,
+    from?: string,
+  ): Promise<ResumePlan & { record: RunRecord; stored: StoredWorkflow }> {
+    const record = await this.options.store.getRun(runId);
+    if (!record) throw new SmartQueueError('NOT_FOUND', `unknown run ${runId}`);
+    const stored = record.workflow as StoredWorkflow;
+    const tasks = await this.options.store.getTasks(runId);
+    const byId = new Map(tasks.map((t) => [t.taskId, t]));
+    const reset = new Set<string>();
+    if (from !== undefined) {
+      if (!byId.has(from)) throw new SmartQueueError('NOT_FOUND', `run ${runId} has no task "${from}"`);
+      const dependants = dependantsOf(stored.ir.tasks);
+      const stack = [from];
+      while (stack.length) {
+        const id = stack.pop()!;
+        if (reset.has(id)) continue;
+        reset.add(id);
+        stack.push(...(dependants.get(id) ?? []));
+      }
+    }
+    for (const t of tasks) if (t.status !== 'succeeded') reset.add(t.taskId);
+    const order = stored.ir.tasks.map((t) => t.id);
+    return {
+      runId,
+      record,
+      stored,
+      kept: order.filter((id) => !reset.has(id)),
+      rerun: order.filter((id) => reset.has(id)),
+      redispatched: order.filter(
+        (id) => reset.has(id) && ['dispatched', 'running'].includes(byId.get(id)?.status ?? ''),
+      ),
+    };
+  }
+
+  /** Resumes an interrupted (or finished) run from its checkpoint. See {@link planResume}. */
+  async resumeRun(
+    runId: string,
+    options: { from?: string; handlers?: HandlerRegistry } = {},
+  ): Promise<ResumePlan> {
+    this.assertOpen();
+    if (this.runs.has(runId))
+      throw new SmartQueueError('FAILED_PRECONDITION', `run ${runId} is already active here`);
+    const plan = await this.planResume(runId, options.from);
+    const { record, stored } = plan;
+    const summary: ResumePlan = {
+      runId,
+      kept: plan.kept,
+      rerun: plan.rerun,
+      redispatched: plan.redispatched,
+    };
+    if (plan.rerun.length === 0) return summary;
+    const stateById = new Map((await this.options.store.getTasks(runId)).map((t) => [t.taskId, t]));
+    const run = this.newRun(runId, stored.ir, record.params, record.createdAt, options.handlers);
+    const dependants = dependantsOf(stored.ir.tasks);
+    const rerun = new Set(plan.rerun);
+    const order = topologicalOrder(stored.ir.tasks);
+    const irById = new Map(stored.ir.tasks.map((t) => [t.id, t]));
+    // Inserted needs-first, so that walking the run's tasks backwards visits dependants first.
+    for (const t of order.map((id) => irById.get(id)!)) {
+      const task = this.newTask(run, t, dependants.get(t.id) ?? []);
+      const saved = stateById.get(t.id);
+      task.attempt = saved?.attempt ?? 0;
+      if (!rerun.has(t.id)) {
+        task.status = 'succeeded';
+        task.outputs = saved?.outputs ?? {};
+        this.exposeOutputs(run, task);
+      }
+      run.tasks.set(t.id, task);
+    }
+    for (const t of run.tasks.values()) {
+      t.needsLeft = t.needs.filter((n) => !isTerminal(run.tasks.get(n)!.status)).length;
+    }
+    run.remaining = rerun.size;
+    this.computeLft(run, order);
+    await this.options.store.resetTasks(runId, plan.rerun);
+    await this.options.store.updateRun(runId, { status: 'running' });
+    this.options.store.record({
+      runId,
+      type: 'run:state:resumed',
+      at: Date.now(),
+      data: { rerun: plan.rerun.length, from: options.from },
+    });
+    this.activate(run);
+    for (const t of run.tasks.values()) {
+      if (t.status !== 'pending' || t.needsLeft > 0) continue;
+      const decision = t.needs.length ? releaseDecision(run, t) : { action: 'ready' as const };
+      if (decision.action === 'ready') this.makeReady(run, t);
+      else this.finishTask(run, t, 'skipped', decision.reason);
+    }
+    return summary;
+  }
+
+  /**
+   * Adds a task to a live run (dynamic DAGs). Its needs must exist in the run; it may tighten the
+   * latest finish times of the tasks it needs (they are re-keyed in place).
+   */
+  async addTask(runId: string, task: TaskIR): Promise<void> {
+    this.assertOpen();
+    const run = this.runs.get(runId);
+    if (!run) throw new SmartQueueError('NOT_FOUND', `run ${runId} is not active`);
+    if (run.tasks.has(task.id))
+      throw new SmartQueueError('ALREADY_EXISTS', `run ${runId} already has a task "${task.id}"`);
+    const missing = task.needs.filter((n) => !run.tasks.has(n));
+    if (missing.length) {
+      throw new SmartQueueError(
+        'NOT_FOUND',
+        `unknown need(s) ${missing.map((m) => `"${m}"`).join(', ')} in run ${runId}`,
+        {
+          details: { missing },
+        },
+      );
+    }
+    const rt = this.newTask(run, task, []);
+    // Its needs must not release it before it is recorded below (they may finish meanwhile).
+    rt.needsLeft = Infinity;
+    run.tasks.set(task.id, rt);
+    run.ir = { ...run.ir, tasks: [...run.ir.tasks, task] };
+    run.remaining++;
+    rt.lftAt = Math.min(rt.deadlineAt ?? Infinity, run.deadlineAt ?? Infinity);
+    for (const n of task.needs) run.tasks.get(n)!.dependants.push(task.id);
+    this.tightenUpstream(run, rt);
+    await this.options.store.addTasks(runId, [task.id]);
+    const stored: StoredWorkflow = { ir: run.ir };
+    await this.options.store.updateRun(runId, { workflow: stored });
+    this.events.emit('task:state:added', { runId, taskId: task.id, at: Date.now() });
+    if (rt.status !== 'pending') return; // cancelled while being recorded
+    rt.needsLeft = task.needs.filter((n) => !isTerminal(run.tasks.get(n)!.status)).length;
+    if (rt.needsLeft === 0) {
+      const decision = task.needs.length ? releaseDecision(run, rt) : { action: 'ready' as const };
+      if (decision.action === 'ready') this.makeReady(run, rt);
+      else this.finishTask(run, rt, 'skipped', decision.reason);
+    }
+  }
+
+  /** Cancels a whole run: waiting tasks are dropped, running attempts are aborted. */
+  async cancelRun(runId: string, reason = 'cancelled by request'): Promise<void> {
+    const run = this.runs.get(runId);
+    if (!run) {
+      const rec = await this.options.store.getRun(runId);
+      if (!rec) throw new SmartQueueError('NOT_FOUND', `unknown run ${runId}`);
+      throw new SmartQueueError('FAILED_PRECONDITION', `run ${runId} is not active (status ${rec.status})`);
+    }
+    this.cancelAll(run, reason);
+  }
+
+  /** Cancels one task; the tasks that need it are skipped. */
+  async cancelTask(runId: string, taskId: string, reason = 'cancelled by request'): Promise<void> {
+    const run = this.runs.get(runId);
+    if (!run) throw new SmartQueueError('NOT_FOUND', `run ${runId} is not active`);
+    const task = run.tasks.get(taskId);
+    if (!task) throw new SmartQueueError('NOT_FOUND', `run ${runId} has no task "${taskId}"`);
+    if (isTerminal(task.status)) {
+      throw new SmartQueueError('FAILED_PRECONDITION', `task "${taskId}" already ${task.status}`);
+    }
+    this.stopTask(task);
+    this.finishTask(run, task, 'cancelled', reason);
+  }
+
+  /** Stops dispatching and result handling; flushes the store. Runs stay resumable. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.dispatcher.close();
+    this.stopResults();
+    for (const run of this.runs.values()) {
+      // Waiters learn the run is still running (interrupted here, resumable from the store).
+      for (const w of run.waiters) w(run.status);
+      run.waiters = [];
+      if (run.deadlineTimer) clearTimeout(run.deadlineTimer);
+      for (const t of run.tasks.values()) if (t.retryTimer) clearTimeout(t.retryTimer);
+    }
+    await this.options.store.flush();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new SmartQueueError('UNAVAILABLE', 'the engine is shutting down');
+  }
+
+  private newRun(
+    runId: string,
+    ir: WorkflowIR,
+    params: Record<string, unknown>,
+    start: number,
+    handlers?: HandlerRegistry,
+  ): RunState {
+    const run: RunState = {
+      runId,
+      ir,
+      params,
+      startedAt: start,
+      shardKey: runId,
+      tasks: new Map(),
+      remaining: 0,
+      status: 'running',
+      cancelled: false,
+      deadlineMissed: false,
+      handlers: handlers ?? new Map(),
+      waiters: [],
+      scope: {
+        params,
+        run: { id: runId, name: ir.name, startedAt: start },
+        tasks: Object.create(null) as Record<string, unknown>,
+      },
+    };
+    const d = deadlineAt(ir.deadline, start);
+    if (d !== undefined) run.deadlineAt = d;
+    if (ir.shardKey) run.shardKey = String(renderValue(ir.shardKey, run.scope));
+    return run;
+  }
+
+  private newTask(run: RunState, t: TaskIR, dependants: readonly string[]): RuntimeTask {
+    const estimate =
+      t.estimateMs ??
+      this.options.predictor?.estimateDuration({ handler: handlerNameOf(t.handler), priority: t.priority }) ??
+      this.options.defaultEstimateMs;
+    const task: RuntimeTask = {
+      runId: run.runId,
+      id: t.id,
+      ir: t,
+      status: 'pending',
+      attempt: 0,
+      needsLeft: t.needs.length,
+      needs: t.needs,
+      dependants: [...dependants],
+      estimateMs: estimate,
+      lftAt: Infinity,
+      cost: Math.max(estimate, 1) / 1000,
+    };
+    const d = deadlineAt(t.deadline, run.startedAt);
+    if (d !== undefined) task.deadlineAt = d;
+    return task;
+  }
+
+  /** LFT of every task, in absolute time (DESIGN.md "Deadline-aware priority"). */
+  private computeLft(run: RunState, order: readonly string[]): void {
+    const times = computeTimes(
+      order,
+      (id) => run.tasks.get(id)!.estimateMs,
+      (id) => run.tasks.get(id)!.deadlineAt,
+      (id) => run.tasks.get(id)!.dependants,
+      run.deadlineAt,
+    );
+    for (const [id, { lft }] of times) run.tasks.get(id)!.lftAt = lft;
+  }
+
+  /** A new dependant can only tighten its ancestors' LFT; re-key those still waiting. */
+  private tightenUpstream(run: RunState, task: RuntimeTask): void {
+    const stack = [task];
+    while (stack.length) {
+      const t = stack.pop()!;
+      const lst = t.lftAt - t.estimateMs;
+      for (const n of t.needs) {
+        const need = run.tasks.get(n)!;
+        if (lst >= need.lftAt) continue;
+        need.lftAt = lst;
+        if (need.heap !== undefined) {
+          this.dispatcher.rekey(
+            need,
+            urgencyKey(
+              need.lftAt,
+              need.estimateMs,
+              need.ir.priority,
+              need.readyAt ?? Date.now(),
+              this.options.aging,
+            ),
+          );
+        }
+        stack.push(need);
+      }
+    }
+  }
+
+  private activate(run: RunState): void {
+    this.runs.set(run.runId, run);
+    const now = Date.now();
+    this.events.emit('run:state:started', {
+      runId: run.runId,
+      workflow: run.ir.name,
+      at: now,
+      tasks: run.tasks.size,
+      ...(run.deadlineAt !== undefined && { deadlineAt: run.deadlineAt }),
+    });
+    if (run.deadlineAt !== undefined) {
+      const fire = () => {
+        if (run.status !== 'running' || run.deadlineMissed) return;
+        run.deadlineMissed = true;
+        const at = Date.now();
+        this.events.emit('run:deadline:missed', { runId: run.runId, at, deadlineAt: run.deadlineAt! });
+        this.options.store.record({
+          runId: run.runId,
+          type: 'run:deadline:missed',
+          at,
+          data: { deadlineAt: run.deadlineAt },
+        });
+        void this.options.store.updateRun(run.runId, { deadlineMissed: true }).catch(() => {});
+      };
+      const delay = run.deadlineAt - now;
+      if (delay <= 0) fire();
+      else {
+        // Timers are capped at ~24.8 days; a later deadline is checked when the run finishes.
+        if (delay < 2 ** 31 - 1) run.deadlineTimer = setTimeout(fire, delay).unref();
+      }
+    }
+  }
+
+  /** Evaluates `when`, then queues the task (or skips it). */
+  private makeReady(run: RunState, task: RuntimeTask): void {
+    if (task.ir.when !== undefined) {
+      let ok: boolean;
+      try {
+        ok = truthy(evaluate(parseCondition(task.ir.when), run.scope));
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        this.finishTask(run, task, 'skipped', `condition is false: ${task.ir.when}`);
+        return;
+      }
+    }
+    this.enqueue(run, task);
+  }
+
+  private enqueue(run: RunState, task: RuntimeTask): void {
+    const now = Date.now();
+    task.status = 'ready';
+    task.readyAt = now;
+    const shardKey =
+      task.ir.shardKey !== undefined ? String(renderValue(task.ir.shardKey, run.scope)) : run.shardKey;
+    const key = urgencyKey(task.lftAt, task.estimateMs, task.ir.priority, now, this.options.aging);
+    this.dispatcher.enqueue(task, shardKey, key, priorityTie(task.ir.priority));
+    if (this.events.has('task:state:ready'))
+      this.events.emit('task:state:ready', { runId: run.runId, taskId: task.id, at: now });
+  }
+
+  /** Dispatcher callback: one attempt of `task` goes to `workerId`. */
+  private send(task: RuntimeTask, workerId: string): void {
+    const run = this.runs.get(task.runId)!;
+    const now = Date.now();
+    task.attempt++;
+    task.status = 'dispatched';
+    task.workerId = workerId;
+    task.dispatchedAt = now;
+    const inflightKey = `${task.runId}\u0000${task.id}\u0000${task.attempt}`;
+    this.inflight.set(inflightKey, { workerId, cost: task.cost });
+    this.options.balancer.assign(workerId, task.cost);
+    const inputs: Record<string, Record<string, unknown>> = {};
+    for (const n of task.needs) inputs[n] = run.tasks.get(n)!.outputs ?? {};
+    const scope = { ...run.scope, run: { ...(run.scope.run as object), attempt: task.attempt } };
+    const handler = renderHandler(task.ir.handler, scope);
+    const assignment: TaskAssignment = {
+      runId: task.runId,
+      taskId: task.id,
+      attempt: task.attempt,
+      workerId,
+      shard: task.shard ?? 0,
+      idempotencyKey:
+        task.ir.idempotencyKey !== undefined
+          ? String(renderValue(task.ir.idempotencyKey, scope))
+          : `${task.runId}/${task.id}`,
+      handler,
+      inputs,
+      params: run.params,
+      ...(task.ir.timeoutMs !== undefined && { timeoutMs: task.ir.timeoutMs }),
+      ...(Number.isFinite(task.lftAt) && { deadlineAt: task.lftAt }),
+    };
+    const slackMs = task.lftAt - task.estimateMs - now;
+    this.options.store.record(
+      {
+        runId: task.runId,
+        type: 'task:attempt:dispatched',
+        at: now,
+        taskId: task.id,
+        attempt: task.attempt,
+        data: { workerId },
+      },
+      {
+        runId: task.runId,
+        taskId: task.id,
+        status: 'dispatched',
+        attempt: task.attempt,
+        workerId,
+        startedAt: now,
+        ...(task.readyAt !== undefined && { readyAt: task.readyAt }),
+      },
+    );
+    if (this.events.has('task:attempt:dispatched')) {
+      this.events.emit('task:attempt:dispatched', {
+        runId: task.runId,
+        taskId: task.id,
+        at: now,
+        attempt: task.attempt,
+        workerId,
+        shard: task.shard ?? 0,
+        slackMs,
+      });
+    }
+    this.options.transport.dispatch(assignment).catch((err: unknown) => {
+      void this.onResult({
+        runId: task.runId,
+        taskId: task.id,
+        attempt: task.attempt,
+        workerId,
+        ok: false,
+        startedAt: now,
+        finishedAt: Date.now(),
+        error: {
+          message: `dispatch failed: ${err instanceof Error ? err.message : String(err)}`,
+          retryable: true,
+        },
+      });
+    });
+  }
+
+  private async onResult(r: TaskResult): Promise<void> {
+    const inflightKey = `${r.runId}\u0000${r.taskId}\u0000${r.attempt}`;
+    const slot = this.inflight.get(inflightKey);
+    if (slot) {
+      this.inflight.delete(inflightKey);
+      this.options.balancer.finish(slot.workerId, slot.cost);
+      this.dispatcher.schedule();
+    }
+    const run = this.runs.get(r.runId);
+    const task = run?.tasks.get(r.taskId);
+    if (!run || !task || task.attempt !== r.attempt || task.status !== 'dispatched' || !slot) {
+      this.events.emit('task:result:discarded', {
+        runId: r.runId,
+        taskId: r.taskId,
+        at: Date.now(),
+        attempt: r.attempt,
+        reason: !task
+          ? 'unknown task'
+          : task.attempt !== r.attempt
+            ? `stale attempt (current ${task.attempt})`
+            : `task is ${task.status}`,
+      });
+      return;
+    }
+    task.status = 'running'; // completing: no second result is accepted for this attempt
+    if (r.ok) {
+      let won: boolean;
+      try {
+        won = await this.options.store.completeTask({
+          runId: r.runId,
+          taskId: r.taskId,
+          attempt: r.attempt,
+          workerId: r.workerId,
+          outputs: r.outputs ?? {},
+          startedAt: r.startedAt,
+          finishedAt: r.finishedAt,
+          ...(task.deadlineAt !== undefined && { deadlineMissed: r.finishedAt > task.deadlineAt }),
+        });
+      } catch (err) {
+        this.onFailure(run, task, {
+          ...r,
+          ok: false,
+          error: { message: `checkpoint failed: ${String(err)}`, retryable: true },
+        });
+        return;
+      }
+      if (!won) {
+        this.events.emit('task:result:discarded', {
+          runId: r.runId,
+          taskId: r.taskId,
+          at: Date.now(),
+          attempt: r.attempt,
+          reason: 'completion already recorded',
+        });
+        // finishTask settles the task (and counts it done): it must not be terminal yet.
+        this.finishTask(run, task, 'succeeded');
+        return;
+      }
+      task.outputs = r.outputs ?? {};
+      this.options.predictor?.observe({
+        handler: handlerNameOf(task.ir.handler),
+        durationMs: r.finishedAt - r.startedAt,
+        at: r.finishedAt,
+      });
+      this.events.emit('task:attempt:succeeded', {
+        runId: r.runId,
+        taskId: r.taskId,
+        at: r.finishedAt,
+        attempt: r.attempt,
+        workerId: r.workerId,
+        durationMs: r.finishedAt - r.startedAt,
+      });
+      if (task.deadlineAt !== undefined && r.finishedAt > task.deadlineAt) {
+        this.events.emit('task:deadline:missed', {
+          runId: r.runId,
+          taskId: r.taskId,
+          at: r.finishedAt,
+          deadlineAt: task.deadlineAt,
+          lateByMs: r.finishedAt - task.deadlineAt,
+        });
+      }
+      this.finishTask(run, task, 'succeeded', undefined, true);
+    } else this.onFailure(run, task, r);
+  }
+
+  private onFailure(run: RunState, task: RuntimeTask, r: TaskResult): void {
+    const error = r.error ?? { message: 'failed', retryable: true };
+    const retry = error.retryable && !run.cancelled && canRetry(task.ir.retries, task.attempt);
+    const now = Date.now();
+    this.events.emit('task:attempt:failed', {
+      runId: run.runId,
+      taskId: task.id,
+      at: now,
+      attempt: task.attempt,
+      workerId: r.workerId,
+      error: error.message,
+      timedOut: Boolean(error.timedOut),
+      willRetry: retry,
+    });
+    task.error = error.message;
+    if (retry) {
+      const delayMs = error.retryAfterMs ?? retryDelay(task.ir.retries, task.attempt, this.options.random);
+      task.status = 'pending';
+      this.options.store.record(
+        {
+          runId: run.runId,
+          type: 'task:attempt:failed',
+          at: now,
+          taskId: task.id,
+          attempt: task.attempt,
+          data: { error: error.message, retryInMs: delayMs },
+        },
+        { runId: run.runId, taskId: task.id, status: 'pending', error: error.message },
+      );
+      this.events.emit('task:retry:scheduled', {
+        runId: run.runId,
+        taskId: task.id,
+        at: now,
+        attempt: task.attempt + 1,
+        delayMs,
+      });
+      task.retryTimer = setTimeout(() => {
+        task.retryTimer = undefined;
+        if (task.status === 'pending' && run.status === 'running') this.enqueue(run, task);
+      }, delayMs);
+      return;
+    }
+    const status: TaskStatus = error.cancelled ? 'cancelled' : error.timedOut ? 'timed-out' : 'failed';
+    this.options.store.record({
+      runId: run.runId,
+      type: 'task:attempt:failed',
+      at: now,
+      taskId: task.id,
+      attempt: task.attempt,
+      data: { error: error.message, final: true },
+    });
+    this.finishTask(run, task, status, error.message);
+    if (
+      (status === 'failed' || status === 'timed-out') &&
+      run.ir.failurePolicy === 'fail-fast' &&
+      run.status === 'running'
+    ) {
+      this.cancelAll(run, `fail-fast: task "${task.id}" ${status}`);
+    }
+  }
+
+  /** Makes a task terminal, records it, releases or skips its dependants, and ends the run when done. */
+  private finishTask(
+    run: RunState,
+    task: RuntimeTask,
+    status: TaskStatus,
+    reason?: string,
+    completionRecorded = false,
+  ): void {
+    const now = Date.now();
+    if (!completionRecorded) {
+      this.options.store.record(
+        {
+          runId: run.runId,
+          type: `task:state:${status}`,
+          at: now,
+          taskId: task.id,
+          ...(reason !== undefined && { data: { reason } }),
+        },
+        {
+          runId: run.runId,
+          taskId: task.id,
+          status,
+          finishedAt: now,
+          ...(reason !== undefined && status !== 'skipped' && { error: reason }),
+        },
+      );
+    }
+    if (status === 'skipped')
+      this.events.emit('task:state:skipped', {
+        runId: run.runId,
+        taskId: task.id,
+        at: now,
+        reason: reason ?? '',
+      });
+    if (status === 'cancelled')
+      this.events.emit('task:state:cancelled', {
+        runId: run.runId,
+        taskId: task.id,
+        at: now,
+        reason: reason ?? '',
+      });
+    const { ready, skipped } = settle(run, task, status);
+    this.exposeOutputs(run, task);
+    for (const s of skipped) {
+      this.exposeOutputs(run, s.task);
+      this.options.store.record(
+        {
+          runId: run.runId,
+          type: 'task:state:skipped',
+          at: now,
+          taskId: s.task.id,
+          data: { reason: s.reason },
+        },
+        { runId: run.runId, taskId: s.task.id, status: 'skipped', finishedAt: now },
+      );
+      this.events.emit('task:state:skipped', {
+        runId: run.runId,
+        taskId: s.task.id,
+        at: now,
+        reason: s.reason,
+      });
+    }
+    for (const t of ready) if (run.status === 'running' && !run.cancelled) this.makeReady(run, t);
+    if (run.remaining === 0) this.finishRun(run);
+  }
+
+  private exposeOutputs(run: RunState, task: RuntimeTask): void {
+    (run.scope.tasks as Record<string, unknown>)[task.id] = {
+      status: task.status,
+      outputs: task.outputs ?? {},
+    };
+  }
+
+  /** Drops a task from the heap or its retry timer, and aborts its running attempt. */
+  private stopTask(task: RuntimeTask): void {
+    this.dispatcher.remove(task);
+    if (task.retryTimer) {
+      clearTimeout(task.retryTimer);
+      task.retryTimer = undefined;
+    }
+    if ((task.status === 'dispatched' || task.status === 'running') && task.workerId) {
+      const { runId, id: taskId, attempt } = task;
+      void this.options.transport.cancel(task.workerId, { runId, taskId, attempt }).catch(() => {});
+    }
+  }
+
+  private cancelAll(run: RunState, reason: string): void {
+    run.cancelled = true;
+    // Dependants first (tasks are held needs-first), so each open task ends `cancelled` itself
+    // rather than `skipped` because a need was cancelled before it.
+    const open = [...run.tasks.values()].filter((t) => !isTerminal(t.status)).reverse();
+    for (const t of open) this.stopTask(t);
+    for (const t of open) if (!isTerminal(t.status)) this.finishTask(run, t, 'cancelled', reason);
+  }
+
+  private finishRun(run: RunState): void {
+    if (run.status !== 'running') return;
+    const now = Date.now();
+    run.status = finalStatus(run);
+    if (run.deadlineTimer) clearTimeout(run.deadlineTimer);
+    if (run.deadlineAt !== undefined && now > run.deadlineAt && !run.deadlineMissed) {
+      run.deadlineMissed = true;
+      this.events.emit('run:deadline:missed', { runId: run.runId, at: now, deadlineAt: run.deadlineAt });
+    }
+    this.runs.delete(run.runId);
+    const status = run.status;
+    this.options.store.record({
+      runId: run.runId,
+      type: `run:state:${status}`,
+      at: now,
+      data: { deadlineMissed: run.deadlineMissed },
+    });
+    void this.options.store
+      .updateRun(run.runId, { status, finishedAt: now, deadlineMissed: run.deadlineMissed })
+      .then(() => this.options.store.flush())
+      .catch(() => {})
+      .finally(() => {
+        this.events.emit('run:state:finished', {
+          runId: run.runId,
+          status,
+          at: now,
+          deadlineMissed: run.deadlineMissed,
+          durationMs: now - run.startedAt,
+        });
+        for (const w of run.waiters) w(status);
+      });
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * One typed event map for everything the engine reports. Names are `area:noun:verb`; each event
+ * carries one object payload. The same events feed the checkpoint log, the progress view, and
+ * (in later issues) metrics, traces and the live stream.
+ */
+import type { RunStatus } from './stages.js';
+
+interface TaskRef {
+  runId: string;
+  taskId: string;
+  at: number;
+}
+
+export interface EngineEvents {
+  'run:state:started': { runId: string; workflow: string; at: number; tasks: number; deadlineAt?: number };
+  'run:state:finished': {
+    runId: string;
+    status: RunStatus;
+    at: number;
+    deadlineMissed: boolean;
+    durationMs: number;
+  };
+  'run:deadline:missed': { runId: string; at: number; deadlineAt: number };
+  'task:state:added': TaskRef;
+  'task:state:ready': TaskRef;
+  'task:attempt:dispatched': TaskRef & { attempt: number; workerId: string; shard: number; slackMs: number };
+  'task:attempt:succeeded': TaskRef & { attempt: number; workerId: string; durationMs: number };
+  'task:attempt:failed': TaskRef & {
+    attempt: number;
+    workerId: string;
+    error: string;
+    timedOut: boolean;
+    willRetry: boolean;
+  };
+  'task:retry:scheduled': TaskRef & { attempt: number; delayMs: number };
+  'task:state:skipped': TaskRef & { reason: string };
+  'task:state:cancelled': TaskRef & { reason: string };
+  'task:deadline:missed': TaskRef & { deadlineAt: number; lateByMs: number };
+  'task:result:discarded': TaskRef & { attempt: number; reason: string };
+  'scheduler:dispatch:blocked': { at: number; ready: number };
+}
+
+export type EngineEventName = keyof EngineEvents;
+type Listener<K extends EngineEventName> = (payload: EngineEvents[K]) => void;
+
+/** A small typed emitter: listeners run synchronously; a throwing listener is isolated. */
+export class EngineEventBus {
+  private readonly listeners = new Map<EngineEventName, Set<Listener<never>>>();
+  private readonly any = new Set<(name: EngineEventName, payload: unknown) => void>();
+
+  on<K extends EngineEventName>(name: K, listener: Listener<K>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  /** Listens to every event (progress views, streams). */
+  onAny(listener: (name: EngineEventName, payload: unknown) => void): () => void {
+    this.any.add(listener);
+    return () => this.any.delete(listener);
+  }
+
+  /** True when someone listens to `name` (so callers can skip building payloads). */
+  has(name: EngineEventName): boolean {
+    return this.any.size > 0 || (this.listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  emit<K extends EngineEventName>(name: K, payload: EngineEvents[K]): void {
+    const set = this.listeners.get(name);
+    if (set) {
+      for (const l of set) {
+        try {
+          (l as Listener<K>)(payload);
+        } catch {
+          // A listener's bug must not break scheduling.
+        }
+      }
+    }
+    for (const l of this.any) {
+      try {
+        l(name, payload);
+      } catch {
+        // as above
+      }
+    }
+  }
+}

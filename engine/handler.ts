@@ -1,0 +1,42 @@
+/**
+ * What a task handler is and what it receives. Handlers are plain async functions; built-in ones
+ * (`run`, `sleep`, `http`, `noop`) live in plugins/handlers/, users register their own by name or
+ * define them inline in the TypeScript DSL.
+ */
+
+/** A minimal structured logger handed to handlers. */
+export interface TaskLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Everything a handler gets for one attempt. */
+export interface HandlerContext<Args = Record<string, unknown>> {
+  runId: string;
+  taskId: string;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** Stable across attempts of this task in this run: key your side effects with it. */
+  idempotencyKey: string;
+  /** Arguments (`with:`), expressions already resolved. */
+  args: Args;
+  /** Outputs of the tasks this one needs, by task id. */
+  inputs: Record<string, Record<string, unknown>>;
+  params: Record<string, unknown>;
+  /** Aborts on timeout, cancellation or shutdown. */
+  signal: AbortSignal;
+  log: TaskLogger;
+}
+
+/** Outputs a handler returns (JSON-serializable). */
+export type HandlerOutputs = Record<string, unknown>;
+
+/** A task handler: resolves to its outputs (or nothing); throws to fail the attempt. */
+export type TaskHandler<
+  Args = Record<string, unknown>,
+  Out extends HandlerOutputs | void = HandlerOutputs | void,
+> = (ctx: HandlerContext<Args>) => Promise<Out> | Out;
+
+/** Handlers by name. */
+export type HandlerRegistry = ReadonlyMap<string, TaskHandler>;

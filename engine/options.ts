@@ -1,0 +1,67 @@
+/**
+ * Engine options, validated and defaulted in one place.
+ */
+import { IR_DEFAULTS } from '../dsl/ir.js';
+import { SmartQueueError } from './errors.js';
+import { DEFAULT_AGING } from './priority.js';
+import type { AgingHorizons } from './priority.js';
+import type { Balancer, CheckpointStore, Coordinator, Predictor, Transport } from './stages.js';
+
+export interface EngineOptions {
+  store: CheckpointStore;
+  transport: Transport;
+  balancer: Balancer;
+  coordinator: Coordinator;
+  /** Estimates durations of tasks that declare none. */
+  predictor?: Predictor;
+  /** Number of shards (one heap each). @default 4 */
+  shards?: number;
+  /** Heap arity. @default 4 */
+  heapArity?: number;
+  /** Dispatches per tick before yielding. @default 512 */
+  maxPerTick?: number;
+  /** Aging horizons of tasks without deadlines. @default { high: 1 min, medium: 5 min, low: 15 min } */
+  aging?: Partial<AgingHorizons>;
+  /** Estimate of tasks that declare none and get no prediction. @default 1000 */
+  defaultEstimateMs?: number;
+  /** Random source for retry jitter (tests pass a seeded one). @default Math.random */
+  random?: () => number;
+}
+
+export interface ResolvedEngineOptions extends Required<Omit<EngineOptions, 'predictor' | 'aging'>> {
+  predictor?: Predictor;
+  aging: AgingHorizons;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new SmartQueueError('INVALID_OPTIONS', `${name} must be an integer from 1 to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+export function resolveEngineOptions(raw: EngineOptions): ResolvedEngineOptions {
+  for (const stage of ['store', 'transport', 'balancer', 'coordinator'] as const) {
+    if (!raw[stage]) throw new SmartQueueError('INVALID_OPTIONS', `engine option "${stage}" is required`);
+  }
+  const aging = { ...DEFAULT_AGING, ...raw.aging };
+  for (const [k, v] of Object.entries(aging)) {
+    if (!(v >= 0))
+      throw new SmartQueueError('INVALID_OPTIONS', `aging.${k} must be a non-negative number of ms`);
+  }
+  const resolved: ResolvedEngineOptions = {
+    store: raw.store,
+    transport: raw.transport,
+    balancer: raw.balancer,
+    coordinator: raw.coordinator,
+    shards: positiveInt('shards', raw.shards, 4, 1024),
+    heapArity: positiveInt('heapArity', raw.heapArity, 4, 16),
+    maxPerTick: positiveInt('maxPerTick', raw.maxPerTick, 512, 1_000_000),
+    aging,
+    defaultEstimateMs: raw.defaultEstimateMs ?? IR_DEFAULTS.estimateMs,
+    random: raw.random ?? Math.random,
+  };
+  if (raw.predictor) resolved.predictor = raw.predictor;
+  return resolved;
+}

@@ -1,0 +1,318 @@
+/**
+ * Every pluggable stage of SmartQueue, as small interfaces. The engine depends on these only;
+ * implementations live in plugins/<stage>/<name>/ and are created by factories
+ * (`createSqliteCheckpointStore(options)`, ...) and injected through the engine's options.
+ *
+ * Each stage has an in-process implementation that needs no server, and a conformance suite in
+ * test/conformance/ that every implementation of the stage must pass.
+ */
+
+/** Lifecycle states of a task inside a run. */
+export type TaskStatus =
+  | 'pending'
+  | 'ready'
+  | 'dispatched'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled'
+  | 'timed-out';
+
+/** States that never change again (unless a replay resets them). */
+export const TERMINAL_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set([
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+  'timed-out',
+]);
+
+/** Lifecycle states of a run. */
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Common options of every async stage call. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport: carries assignments to workers and results back.
+// ---------------------------------------------------------------------------------------------
+
+/** What a handler runs: an argv (never a shell string) or a named handler with its arguments. */
+export type HandlerSpec =
+  | { kind: 'run'; argv: string[]; cwd?: string; env?: Record<string, string> }
+  | { kind: 'uses'; name: string; with: Record<string, unknown> };
+
+/** One attempt of one task, as sent to a worker. */
+export interface TaskAssignment {
+  runId: string;
+  taskId: string;
+  /** 1-based attempt number. A result for an older attempt is discarded. */
+  attempt: number;
+  workerId: string;
+  shard: number;
+  /** Stable across attempts: use it to make side effects idempotent. */
+  idempotencyKey: string;
+  handler: HandlerSpec;
+  /** Outputs of the tasks this one needs, by task id. */
+  inputs: Record<string, Record<string, unknown>>;
+  params: Record<string, unknown>;
+  /** Attempt timeout in milliseconds; the handler's signal aborts when it expires. */
+  timeoutMs?: number;
+  /** Latest finish time of the task (epoch ms), if it has one. */
+  deadlineAt?: number;
+  /** Extra metadata (trace context, labels); travels in message headers on networked transports. */
+  headers?: Record<string, string>;
+}
+
+/** The outcome of one attempt, as reported by a worker. */
+export interface TaskResult {
+  runId: string;
+  taskId: string;
+  attempt: number;
+  workerId: string;
+  ok: boolean;
+  outputs?: Record<string, unknown>;
+  error?: {
+    message: string;
+    /** False when the handler threw NonRetryableError (or the failure cannot succeed later). */
+    retryable: boolean;
+    /** Set when the handler asked for a specific delay (RetryAfterError). */
+    retryAfterMs?: number;
+    /** True when the attempt hit its timeout. */
+    timedOut?: boolean;
+    /** True when the attempt was cancelled. */
+    cancelled?: boolean;
+  };
+  startedAt: number;
+  finishedAt: number;
+}
+
+/** Worker-side callbacks of a transport subscription. */
+export interface WorkerEndpoint {
+  onTask(assignment: TaskAssignment): void;
+  onCancel(cancel: { runId: string; taskId: string; attempt: number }): void;
+}
+
+/** Carries assignments from the dispatcher to workers, and results back. */
+export interface Transport {
+  readonly name: string;
+  /** Scheduler side: deliver an assignment to `assignment.workerId`. */
+  dispatch(assignment: TaskAssignment, options?: CallOptions): Promise<void>;
+  /** Scheduler side: ask a worker to abort a running attempt. */
+  cancel(workerId: string, cancel: { runId: string; taskId: string; attempt: number }): Promise<void>;
+  /** Scheduler side: listen to results. Returns an unsubscribe function. */
+  onResult(listener: (result: TaskResult) => void): () => void;
+  /** Worker side: receive assignments for `workerId`. Resolves to an unsubscribe function. */
+  subscribe(workerId: string, endpoint: WorkerEndpoint): Promise<() => Promise<void>>;
+  /** Worker side: report the outcome of an attempt. */
+  publishResult(result: TaskResult, options?: CallOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CheckpointStore: the durable record of every run.
+// ---------------------------------------------------------------------------------------------
+
+/** A run as stored. `workflow` is the workflow IR (plain JSON) so a replay needs no source file. */
+export interface RunRecord {
+  runId: string;
+  workflowName: string;
+  workflow: unknown;
+  params: Record<string, unknown>;
+  status: RunStatus;
+  shardKey: string;
+  createdAt: number;
+  finishedAt?: number;
+  /** Absolute run deadline (epoch ms), if any. */
+  deadlineAt?: number;
+  deadlineMissed?: boolean;
+  labels?: Record<string, string>;
+}
+
+/** The materialized state of one task in a run. */
+export interface TaskRecord {
+  runId: string;
+  taskId: string;
+  status: TaskStatus;
+  attempt: number;
+  workerId?: string;
+  readyAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  outputs?: Record<string, unknown>;
+  error?: string;
+  deadlineMissed?: boolean;
+}
+
+/** An append-only log entry of a run. `type` is an engine event name (`task:attempt:failed`). */
+export interface CheckpointEvent {
+  runId: string;
+  type: string;
+  at: number;
+  taskId?: string;
+  attempt?: number;
+  data?: Record<string, unknown>;
+  /** Assigned by the store, increasing per run. */
+  seq?: number;
+}
+
+/** Once-only completion of one attempt: only the first call for a (run, task, attempt) wins. */
+export interface CompletionRecord {
+  runId: string;
+  taskId: string;
+  attempt: number;
+  workerId: string;
+  outputs: Record<string, unknown>;
+  startedAt: number;
+  finishedAt: number;
+  deadlineMissed?: boolean;
+}
+
+export interface ListRunsQuery {
+  status?: RunStatus;
+  workflowName?: string;
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface RunPage {
+  runs: RunRecord[];
+  nextCursor?: string;
+}
+
+/**
+ * The durable record of every run: an append-only event log per run plus the materialized state
+ * of each task. Writes may be batched (group commit); `flush()` makes everything written so far
+ * durable. `completeTask` is the once-only completion: it resolves to `true` for exactly one call
+ * per (run, task) that is not already succeeded, and only once the success is durable.
+ */
+export interface CheckpointStore {
+  readonly name: string;
+  /** Records a new run and its tasks (all `pending`). Durable when it resolves. */
+  createRun(run: RunRecord, taskIds: string[]): Promise<void>;
+  /** Adds tasks to a live run (dynamic DAGs). */
+  addTasks(runId: string, taskIds: string[]): Promise<void>;
+  /** Appends an event and applies a task-state change, batched with other writes. */
+  record(event: CheckpointEvent, task?: Partial<TaskRecord> & { runId: string; taskId: string }): void;
+  /**
+   * Marks attempt `attempt` of a task succeeded unless the task already succeeded or moved to
+   * another attempt. Resolves to whether this call recorded the success (durably).
+   */
+  completeTask(completion: CompletionRecord): Promise<boolean>;
+  updateRun(runId: string, patch: Partial<Omit<RunRecord, 'runId'>>): Promise<void>;
+  /** Resets tasks to `pending` (replay `--from`), keeping their attempt counters. */
+  resetTasks(runId: string, taskIds: string[]): Promise<void>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listRuns(query?: ListRunsQuery): Promise<RunPage>;
+  getTasks(runId: string): Promise<TaskRecord[]>;
+  getEvents(runId: string, fromSeq?: number): Promise<CheckpointEvent[]>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Balancer: chooses the worker for a task.
+// ---------------------------------------------------------------------------------------------
+
+/** A worker as the balancer knows it. */
+export interface WorkerInfo {
+  id: string;
+  /** Number of attempts it runs at once. */
+  capacity: number;
+  /** Handler names it can run; undefined means all. */
+  handlers?: string[];
+  labels?: Record<string, string>;
+}
+
+/** A worker's load as seen by the balancer. */
+export interface WorkerLoad {
+  id: string;
+  capacity: number;
+  /** Attempts assigned and not finished. */
+  running: number;
+  /** Sum of the cost (estimate-weighted) of running attempts. */
+  weight: number;
+  /** Extra load reported by the worker itself or predicted (cost units). */
+  reported: number;
+  /** The sort key: (weight + reported) / capacity, or Infinity when the worker is full. */
+  load: number;
+}
+
+/**
+ * Chooses the least-loaded worker with free capacity. Load changes may be applied lazily, but
+ * every read (`pick`, `snapshot`) sees all changes made before it.
+ */
+export interface Balancer {
+  join(worker: WorkerInfo): void;
+  leave(workerId: string): void;
+  /**
+   * The least-loaded worker with a free slot (that accepts `handler`, when given), or undefined
+   * when all are full (back-pressure).
+   */
+  pick(handler?: string): string | undefined;
+  /** An attempt of the given cost was assigned to the worker. */
+  assign(workerId: string, cost: number): void;
+  /** An attempt of the given cost finished on the worker. */
+  finish(workerId: string, cost: number): void;
+  /** Worker-reported or predicted extra load (cost units), e.g. from a heartbeat. */
+  report(workerId: string, load: number): void;
+  /** Applies pending lazy updates. Called once per dispatch tick; reads call it too. */
+  flush(): void;
+  snapshot(): WorkerLoad[];
+  readonly size: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Predictor: estimates durations and load.
+// ---------------------------------------------------------------------------------------------
+
+/** What a predictor knows of a task when asked for its duration. */
+export interface DurationQuery {
+  handler: string;
+  priority: number;
+  /** Declared estimate, if any (a predictor may refine it). */
+  declaredMs?: number;
+}
+
+export interface Predictor {
+  readonly name: string;
+  /** Predicted duration in ms, or undefined when it has nothing to say. */
+  estimateDuration(query: DurationQuery): number | undefined;
+  /** Feeds an observed duration back. */
+  observe(sample: { handler: string; durationMs: number; at: number }): void;
+  /** Predicted extra load of a worker over the next horizon (cost units), if known. */
+  forecastWorkerLoad?(workerId: string): number | undefined;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coordinator: membership, ownership, locks and ids across instances.
+// ---------------------------------------------------------------------------------------------
+
+export interface MemberLease {
+  readonly id: string;
+  /** Renews the lease (a heartbeat). */
+  keepAlive(): Promise<void>;
+  revoke(): Promise<void>;
+}
+
+export interface Coordinator {
+  readonly name: string;
+  /** Registers a member (scheduler or worker) under a lease of `ttlMs`. */
+  register(kind: 'scheduler' | 'worker', id: string, ttlMs: number): Promise<MemberLease>;
+  /** Live members of a kind. */
+  members(kind: 'scheduler' | 'worker'): Promise<string[]>;
+  /** The shards (0..total-1) this instance owns now. */
+  ownedShards(total: number): Promise<number[]>;
+  /** Runs `fn` while holding the named lock. */
+  withLock<T>(name: string, fn: () => Promise<T>, options?: CallOptions): Promise<T>;
+  /** Reserves `key` for `value`; resolves to the value already reserved when the key is taken. */
+  reserve(key: string, value: string): Promise<string>;
+  /** A new unique id (sortable by creation time within one instance). */
+  nextId(prefix: string): string;
+  close(): Promise<void>;
+}

@@ -1,0 +1,242 @@
+/**
+ * An in-process worker: subscribes to a transport, runs each assignment's handler with a context
+ * (inputs, params, idempotency key, AbortSignal, logger), enforces the attempt timeout, and
+ * publishes the result. Remote and multi-threaded workers (later issues) reuse `runAttempt`.
+ */
+import { errorMessage, NonRetryableError, RetryAfterError } from './errors.js';
+import type { HandlerContext, HandlerRegistry, TaskHandler, TaskLogger } from './handler.js';
+import type { TaskAssignment, TaskResult, Transport } from './stages.js';
+
+export interface LocalWorkerOptions {
+  id: string;
+  /** Attempts run at once. */
+  capacity: number;
+  transport: Transport;
+  handlers: HandlerRegistry;
+  /** Handlers of one run (inline DSL handlers), looked up before `handlers`. */
+  runHandlers?: (runId: string) => HandlerRegistry | undefined;
+  logger?: (line: {
+    level: string;
+    runId: string;
+    taskId: string;
+    message: string;
+    fields?: Record<string, unknown>;
+  }) => void;
+}
+
+class AttemptAbort extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'timeout' | 'cancelled',
+  ) {
+    super(message);
+  }
+}
+
+/** Finds the handler and arguments of an assignment. */
+function resolveHandler(
+  a: TaskAssignment,
+  registry: HandlerRegistry,
+  runHandlers: HandlerRegistry | undefined,
+): { handler?: TaskHandler; args: Record<string, unknown>; name: string } {
+  if (a.handler.kind === 'run') {
+    const { argv, cwd, env } = a.handler;
+    return { handler: registry.get('run'), args: { argv, cwd, env }, name: 'run' };
+  }
+  const name = a.handler.name;
+  return { handler: runHandlers?.get(name) ?? registry.get(name), args: a.handler.with, name };
+}
+
+/**
+ * Runs one attempt to its result; never throws. The handler's signal aborts on timeout or
+ * cancellation; a handler that ignores its signal is abandoned (its result is not awaited).
+ *
+ * The AbortController is created only when the handler reads `ctx.signal` or the attempt must
+ * be aborted: creating one costs more than a no-op handler's whole attempt.
+ */
+export async function runAttempt(
+  a: TaskAssignment,
+  registry: HandlerRegistry,
+  options: {
+    runHandlers?: HandlerRegistry;
+    cancelSignal?: AbortSignal;
+    /** Receives a function that cancels this attempt (cheaper than a cancelSignal). */
+    bindCancel?: (cancel: () => void) => void;
+    log?: TaskLogger;
+  } = {},
+): Promise<TaskResult> {
+  const startedAt = Date.now();
+  const base = { runId: a.runId, taskId: a.taskId, attempt: a.attempt, workerId: a.workerId, startedAt };
+  const { handler, args, name } = resolveHandler(a, registry, options.runHandlers);
+  if (!handler) {
+    const known = [...registry.keys()].join(', ');
+    return {
+      ...base,
+      ok: false,
+      finishedAt: Date.now(),
+      error: { message: `unknown handler "${name}" (this worker has: ${known})`, retryable: false },
+    };
+  }
+  let controller: AbortController | undefined;
+  let abortedWith: AttemptAbort | undefined;
+  let settleAbort: ((err: AttemptAbort) => void) | undefined;
+  const abort = (err: AttemptAbort) => {
+    if (abortedWith) return;
+    abortedWith = err;
+    controller?.abort(err);
+    settleAbort?.(err);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  if (a.timeoutMs !== undefined) {
+    timer = setTimeout(
+      () => abort(new AttemptAbort(`timed out after ${a.timeoutMs} ms`, 'timeout')),
+      a.timeoutMs,
+    );
+  }
+  const onCancel = () => abort(new AttemptAbort('cancelled', 'cancelled'));
+  if (options.cancelSignal?.aborted) onCancel();
+  options.cancelSignal?.addEventListener('abort', onCancel, { once: true });
+  options.bindCancel?.(onCancel);
+  const ctx = new AttemptContext(
+    a,
+    args,
+    options.log ?? SILENT,
+    () => abortedWith,
+    (c) => (controller = c),
+  );
+  try {
+    let outputs: unknown;
+    if (abortedWith) throw abortedWith;
+    const result = handler(ctx);
+    if (result instanceof Promise) {
+      // A handler that ignores its signal keeps running, but its attempt is over.
+      result.catch(() => {});
+      const aborted = new Promise<never>((_, reject) => (settleAbort = reject));
+      outputs = await Promise.race([result, aborted]);
+    } else outputs = result;
+    return { ...base, ok: true, finishedAt: Date.now(), outputs: (outputs ?? {}) as Record<string, unknown> };
+  } catch (err) {
+    const reason = abortedWith ?? err;
+    const finishedAt = Date.now();
+    if (reason instanceof AttemptAbort) {
+      return {
+        ...base,
+        ok: false,
+        finishedAt,
+        error: {
+          message: reason.message,
+          retryable: reason.kind === 'timeout',
+          ...(reason.kind === 'timeout' ? { timedOut: true } : { cancelled: true }),
+        },
+      };
+    }
+    const error: NonNullable<TaskResult['error']> = {
+      message: errorMessage(err),
+      retryable: !(err instanceof NonRetryableError),
+    };
+    if (err instanceof RetryAfterError) error.retryAfterMs = err.delayMs;
+    return { ...base, ok: false, finishedAt, error };
+  } finally {
+    if (timer) clearTimeout(timer);
+    options.cancelSignal?.removeEventListener('abort', onCancel);
+  }
+}
+
+const noop = () => {};
+const SILENT: TaskLogger = { info: noop, warn: noop, error: noop };
+
+/** The handler context; a class so the lazy `signal` getter lives on the prototype (fast path). */
+class AttemptContext implements HandlerContext {
+  readonly runId: string;
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly idempotencyKey: string;
+  readonly inputs: Record<string, Record<string, unknown>>;
+  readonly params: Record<string, unknown>;
+  #controller: AbortController | undefined;
+
+  constructor(
+    a: TaskAssignment,
+    readonly args: Record<string, unknown>,
+    readonly log: TaskLogger,
+    private readonly abortedWith: () => AttemptAbort | undefined,
+    private readonly onController: (c: AbortController) => void,
+  ) {
+    this.runId = a.runId;
+    this.taskId = a.taskId;
+    this.attempt = a.attempt;
+    this.idempotencyKey = a.idempotencyKey;
+    this.inputs = a.inputs;
+    this.params = a.params;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      this.onController(this.#controller);
+      const reason = this.abortedWith();
+      if (reason) this.#controller.abort(reason);
+    }
+    return this.#controller.signal;
+  }
+}
+
+/** An in-process worker bound to a transport. */
+export class LocalWorker {
+  private readonly running = new Map<string, () => void>();
+  private unsubscribe?: () => Promise<void>;
+
+  constructor(private readonly options: LocalWorkerOptions) {}
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  get capacity(): number {
+    return this.options.capacity;
+  }
+
+  /** Attempts running now. */
+  get busy(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.options.transport.subscribe(this.options.id, {
+      onTask: (a) => void this.execute(a),
+      onCancel: (c) => this.running.get(`${c.runId}/${c.taskId}/${c.attempt}`)?.(),
+    });
+  }
+
+  private async execute(a: TaskAssignment): Promise<void> {
+    const key = `${a.runId}/${a.taskId}/${a.attempt}`;
+    this.running.set(key, noop); // replaced by the attempt's cancel function below
+    const logger = this.options.logger;
+    const log: TaskLogger | undefined = logger && {
+      info: (message, fields) =>
+        logger({ level: 'info', runId: a.runId, taskId: a.taskId, message, ...(fields && { fields }) }),
+      warn: (message, fields) =>
+        logger({ level: 'warn', runId: a.runId, taskId: a.taskId, message, ...(fields && { fields }) }),
+      error: (message, fields) =>
+        logger({ level: 'error', runId: a.runId, taskId: a.taskId, message, ...(fields && { fields }) }),
+    };
+    const runHandlers = this.options.runHandlers?.(a.runId);
+    const result = await runAttempt(a, this.options.handlers, {
+      ...(runHandlers && { runHandlers }),
+      bindCancel: (cancel) => this.running.set(key, cancel),
+      ...(log && { log }),
+    });
+    this.running.delete(key);
+    try {
+      await this.options.transport.publishResult(result);
+    } catch {
+      // The transport is closing; the scheduler re-dispatches attempts whose result it never got.
+    }
+  }
+
+  /** Stops taking work and aborts running attempts. */
+  async close(): Promise<void> {
+    for (const cancel of this.running.values()) cancel();
+    await this.unsubscribe?.();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The embedded default: every stage in this process, no server needed. SQLite keeps the
+ * checkpoints (or memory, with durability off), the in-process transport carries tasks to local
+ * workers, the AVL balancer picks among them.
+ */
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { Engine } from '../engine/engine.js';
+import type { EngineOptions } from '../engine/options.js';
+import type { HandlerRegistry, TaskHandler } from '../engine/handler.js';
+import { SmartQueueError } from '../engine/errors.js';
+import type { CheckpointStore } from '../engine/stages.js';
+import { LocalWorker } from '../engine/worker.js';
+import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
+import { createMemoryCheckpointStore } from '../plugins/checkpoint/memory/index.js';
+import { createSqliteCheckpointStore } from '../plugins/checkpoint/sqlite/index.js';
+import { createInProcessCoordinator } from '../plugins/coordinator/in-process/index.js';
+import { builtinHandlers } from '../plugins/handlers/index.js';
+import { createEwmaPredictor } from '../plugins/predictor/ewma/index.js';
+import { createInProcessTransport } from '../plugins/transport/in-process/index.js';
+
+export interface EmbeddedOptions {
+  /** SQLite file for checkpoints; `false` keeps them in memory (durability off). @default '.smartqueue/state.db' */
+  statePath?: string | false;
+  /** Local workers. @default 1 */
+  workers?: number;
+  /** Attempts each worker runs at once. @default max(4, cores * 2) */
+  concurrency?: number;
+  /** Shards (heaps). @default 4 */
+  shards?: number;
+  /** Extra handlers by name, added to the built-in run, sleep, http and noop. */
+  handlers?: Record<string, TaskHandler> | HandlerRegistry;
+  /** Base directory of `run` tasks' relative `cwd`. @default process.cwd() */
+  baseDir?: string;
+  /** Group-commit interval of the SQLite store in ms (0 = every event-loop turn). @default 0 */
+  flushIntervalMs?: number;
+  /** Engine options passed through (aging, defaultEstimateMs, ...). */
+  engine?: Partial<Omit<EngineOptions, 'store' | 'transport' | 'balancer' | 'coordinator'>>;
+}
+
+export const DEFAULT_STATE_PATH = path.join('.smartqueue', 'state.db');
+
+/** An engine with its local workers; close it to flush checkpoints. */
+export interface EmbeddedRuntime extends AsyncDisposable {
+  engine: Engine;
+  store: CheckpointStore;
+  workers: LocalWorker[];
+  close(): Promise<void>;
+}
+
+/** Opens the checkpoint store only (for `runs`, `inspect`). */
+export async function openStore(
+  statePath: string | false = DEFAULT_STATE_PATH,
+  flushIntervalMs = 0,
+): Promise<CheckpointStore> {
+  if (statePath === false) return createMemoryCheckpointStore();
+  await mkdir(path.dirname(path.resolve(statePath)), { recursive: true });
+  return createSqliteCheckpointStore({ path: statePath, flushIntervalMs });
+}
+
+export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Promise<EmbeddedRuntime> {
+  const workerCount = options.workers ?? 1;
+  const concurrency = options.concurrency ?? Math.max(4, cpus().length * 2);
+  if (!Number.isInteger(workerCount) || workerCount < 1)
+    throw new SmartQueueError('INVALID_OPTIONS', 'workers must be a positive integer');
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new SmartQueueError('INVALID_OPTIONS', 'concurrency must be a positive integer');
+  }
+  const store = await openStore(options.statePath ?? DEFAULT_STATE_PATH, options.flushIntervalMs ?? 0);
+  const transport = createInProcessTransport();
+  const balancer = createAvlBalancer();
+  const coordinator = createInProcessCoordinator();
+  const engine = new Engine({
+    predictor: createEwmaPredictor(),
+    ...options.engine,
+    store,
+    transport,
+    balancer,
+    coordinator,
+    ...(options.shards !== undefined && { shards: options.shards }),
+  });
+  const registry = new Map<string, TaskHandler>(
+    builtinHandlers({ run: { baseDir: options.baseDir ?? process.cwd() } }),
+  );
+  const extra =
+    options.handlers instanceof Map ? options.handlers : new Map(Object.entries(options.handlers ?? {}));
+  for (const [name, h] of extra) registry.set(name, h);
+  const workers: LocalWorker[] = [];
+  for (let i = 0; i < workerCount; i++) {
+    const id = `local-${i + 1}`;
+    const worker = new LocalWorker({
+      id,
+      capacity: concurrency,
+      transport,
+      handlers: registry,
+      runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
+    });
+    await worker.start();
+    balancer.join({ id, capacity: concurrency });
+    workers.push(worker);
+  }
+  const close = async () => {
+    await engine.close();
+    await Promise.all(workers.map((w) => w.close()));
+    await transport.close();
+    await coordinator.close();
+    await store.close();
+  };
+  return {
+    engine,
+    store,
+    workers,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
