@@ -63,7 +63,11 @@ function generate(): GeneratedTask[] {
         const count = 1 + Math.floor(rand() * 3);
         while (needs.size < Math.min(count, WIDTH)) needs.add(`l${l - 1}_t${Math.floor(rand() * WIDTH)}`);
       }
-      const task: GeneratedTask = { id: `l${l}_t${i}`, needs: [...needs], estimateS: 1 + Math.floor(rand() * 600) };
+      const task: GeneratedTask = {
+        id: `l${l}_t${i}`,
+        needs: [...needs],
+        estimateS: 1 + Math.floor(rand() * 600),
+      };
       // Every 50th task has a deadline: (layer + 1) × 10 minutes (the longest estimate) + 1 hour.
       if ((l * WIDTH + i) % 50 === 0) task.deadlineMin = (l + 1) * 10 + 60;
       tasks.push(task);
@@ -84,18 +88,18 @@ function toIR(tasks: GeneratedTask[]): WorkflowIR {
     failurePolicy: 'fail-fast',
     params: {},
     deadline: { kind: 'relative', ms: 2 * 86_400_000 },
-    tasks: tasks.map(
-      (t): TaskIR => ({
-        id: t.id,
-        needs: t.needs,
-        handler: { kind: 'uses', name: 'noop', with: withArgs(t) },
-        priority: IR_DEFAULTS.priority,
-        retries: IR_DEFAULTS.retries,
-        estimateMs: t.estimateS * 1000,
-        outputs: ['result'],
-        ...(t.deadlineMin !== undefined && { deadline: { kind: 'relative' as const, ms: t.deadlineMin * 60_000 } }),
+    tasks: tasks.map((t): TaskIR => ({
+      id: t.id,
+      needs: t.needs,
+      handler: { kind: 'uses', name: 'noop', with: withArgs(t) },
+      priority: IR_DEFAULTS.priority,
+      retries: IR_DEFAULTS.retries,
+      estimateMs: t.estimateS * 1000,
+      outputs: ['result'],
+      ...(t.deadlineMin !== undefined && {
+        deadline: { kind: 'relative' as const, ms: t.deadlineMin * 60_000 },
       }),
-    ),
+    })),
   };
 }
 
@@ -134,7 +138,8 @@ function measure(fn: () => void): { median: number; min: number } {
   return { median, min: times[0]! };
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function report(label: string, r: { median: number; min: number }): void {
   const rate = TASKS / (r.median / 1000);
@@ -144,20 +149,29 @@ function report(label: string, r: { median: number; min: number }): void {
 }
 
 function fail(what: string, diagnostics: readonly { message: string }[]): never {
-  throw new Error(`${what}: ${diagnostics.slice(0, 3).map((d) => d.message).join('; ')}`);
+  throw new Error(
+    `${what}: ${diagnostics
+      .slice(0, 3)
+      .map((d) => d.message)
+      .join('; ')}`,
+  );
 }
 
 const generated = generate();
 const ir = toIR(generated);
 const yamlText = toYaml(generated);
 const irSource: WorkflowSource = { file: 'bench', locate: () => ({ line: 1, column: 1 }) };
-const limits = { ...DEFAULT_LIMITS, maxFileBytes: Math.max(DEFAULT_LIMITS.maxFileBytes, yamlText.length * 2) };
+const limits = {
+  ...DEFAULT_LIMITS,
+  maxFileBytes: Math.max(DEFAULT_LIMITS.maxFileBytes, yamlText.length * 2),
+};
 
 // Check once that both paths compile to the same, feasible plan.
 const fromIr = compileWorkflow(ir, irSource, { now: NOW });
 if (!fromIr.plan) fail('IR does not compile', fromIr.diagnostics);
 const loaded = loadYamlText(yamlText, 'bench.yaml', limits);
-if (loaded.diagnostics.length > 0 || loaded.workflows.length !== 1) fail('YAML does not load', loaded.diagnostics);
+if (loaded.diagnostics.length > 0 || loaded.workflows.length !== 1)
+  fail('YAML does not load', loaded.diagnostics);
 const w = loaded.workflows[0]!;
 const fromYaml = compileWorkflow(w.ir, w.source, { now: NOW, taskIndex: w.taskIndex });
 if (!fromYaml.plan) fail('YAML does not compile', fromYaml.diagnostics);
@@ -169,10 +183,16 @@ console.log(
     `makespan ${fmt(fromIr.plan.makespanMs / 60_000, 1)} min; YAML ${fmt(Buffer.byteLength(yamlText) / 1024 / 1024, 2)} MiB`,
 );
 console.log(
-  `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
 );
 
-report('(a) compileWorkflow from IR', measure(() => void compileWorkflow(ir, irSource, { now: NOW })));
+report(
+  '(a) compileWorkflow from IR',
+  measure(() => void compileWorkflow(ir, irSource, { now: NOW })),
+);
 report(
   '(b) loadYamlText + compileWorkflow from YAML',
   measure(() => {
@@ -185,12 +205,21 @@ report(
 // Where (b) spends its time.
 const parsed = parseYamlDocuments(yamlText, 'bench.yaml', limits);
 const normalized = normalizeWorkflow(parsed.documents[0]!.data, parsed.documents[0]!.source);
-report('    of which: YAML parse (parseYamlDocuments)', measure(() => void parseYamlDocuments(yamlText, 'bench.yaml', limits)));
+report(
+  '    of which: YAML parse (parseYamlDocuments)',
+  measure(() => void parseYamlDocuments(yamlText, 'bench.yaml', limits)),
+);
 report(
   '    of which: validation (normalizeWorkflow)',
   measure(() => void normalizeWorkflow(parsed.documents[0]!.data, parsed.documents[0]!.source)),
 );
 report(
   '    of which: compile (compileWorkflow)',
-  measure(() => void compileWorkflow(normalized.ir!, parsed.documents[0]!.source, { now: NOW, taskIndex: normalized.taskIndex })),
+  measure(
+    () =>
+      void compileWorkflow(normalized.ir!, parsed.documents[0]!.source, {
+        now: NOW,
+        taskIndex: normalized.taskIndex,
+      }),
+  ),
 );

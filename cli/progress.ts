@@ -20,14 +20,20 @@ interface Counts {
 
 const BAR = 24;
 
-/** Follows one run until it finishes; returns a function that stops the view. */
+/** A live view of one run: `note` prints a line above the status line; `stop` ends the view. */
+export interface ProgressView {
+  note(text: string): void;
+  stop(): void;
+}
+
+/** Follows one run until it finishes. */
 export function followRun(
   engine: Engine,
   runId: string,
   io: CliIO,
   mode: ProgressMode,
   info: { total: number; alreadyDone?: number; deadlineAt?: number },
-): () => void {
+): ProgressView {
   const started = Date.now();
   const c: Counts = {
     total: info.total,
@@ -118,12 +124,26 @@ export function followRun(
   });
   const timer = mode === 'tty' ? setInterval(redraw, 100) : undefined;
   if (mode === 'tty') redraw();
-  return () => {
-    stop();
-    if (timer) clearInterval(timer);
-    if (mode === 'tty') {
-      redraw();
-      process.stdout.write('\n');
-    }
+  return {
+    note: (text) => (mode === 'json' ? io.out(JSON.stringify({ event: 'log', text })) : print(text)),
+    stop: () => {
+      stop();
+      if (timer) clearInterval(timer);
+      if (mode === 'tty') {
+        redraw();
+        process.stdout.write('\n');
+      }
+    },
   };
+}
+
+/** Formats a handler's log line for the view. */
+export function formatLogLine(line: {
+  level: string;
+  taskId: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}): string {
+  const fields = line.fields ? ` ${JSON.stringify(line.fields)}` : '';
+  return `${line.level === 'info' ? 'log    ' : line.level.toUpperCase().padEnd(7)} ${line.taskId}: ${line.message}${fields}`;
 }

@@ -15,13 +15,17 @@ export interface LocalWorkerOptions {
   handlers: HandlerRegistry;
   /** Handlers of one run (inline DSL handlers), looked up before `handlers`. */
   runHandlers?: (runId: string) => HandlerRegistry | undefined;
-  logger?: (line: {
-    level: string;
-    runId: string;
-    taskId: string;
-    message: string;
-    fields?: Record<string, unknown>;
-  }) => void;
+  /** Receives what handlers log through `ctx.log`. */
+  logger?: (line: TaskLogLine) => void;
+}
+
+/** One line a handler logged. */
+export interface TaskLogLine {
+  level: 'info' | 'warn' | 'error';
+  runId: string;
+  taskId: string;
+  message: string;
+  fields?: Record<string, unknown>;
 }
 
 class AttemptAbort extends Error {

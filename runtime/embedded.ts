@@ -12,6 +12,7 @@ import type { HandlerRegistry, TaskHandler } from '../engine/handler.js';
 import { SmartQueueError } from '../engine/errors.js';
 import type { CheckpointStore } from '../engine/stages.js';
 import { LocalWorker } from '../engine/worker.js';
+import type { TaskLogLine } from '../engine/worker.js';
 import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
 import { createMemoryCheckpointStore } from '../plugins/checkpoint/memory/index.js';
 import { createSqliteCheckpointStore } from '../plugins/checkpoint/sqlite/index.js';
@@ -35,6 +36,8 @@ export interface EmbeddedOptions {
   baseDir?: string;
   /** Group-commit interval of the SQLite store in ms (0 = every event-loop turn). @default 0 */
   flushIntervalMs?: number;
+  /** Receives what handlers log through `ctx.log` (dropped when unset). */
+  logger?: (line: TaskLogLine) => void;
   /** Engine options passed through (aging, defaultEstimateMs, ...). */
   engine?: Partial<Omit<EngineOptions, 'store' | 'transport' | 'balancer' | 'coordinator'>>;
 }
@@ -95,6 +98,7 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
       transport,
       handlers: registry,
       runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
+      ...(options.logger && { logger: options.logger }),
     });
     await worker.start();
     balancer.join({ id, capacity: concurrency });

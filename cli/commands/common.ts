@@ -16,3 +16,9 @@ export const stateOption = [
   'SQLite checkpoint file (":memory:" keeps nothing); env SMARTQUEUE_STATE',
   process.env.SMARTQUEUE_STATE ?? DEFAULT_STATE_PATH,
 ] as const;
+
+/** `--handlers <module>`: extra handlers by name for `uses:` (default export or `handlers`). */
+export const handlersOption = [
+  '--handlers <module>',
+  'a .ts/.js module exporting handlers by name (default export or `handlers`)',
+] as const;

@@ -3,12 +3,12 @@ import { SmartQueueError } from '../../engine/errors.js';
 import type { HandlerRegistry } from '../../engine/handler.js';
 import type { StoredWorkflow } from '../../engine/engine.js';
 import { loadWorkflowFile } from '../../dsl/load.js';
-import { createEmbeddedRuntime } from '../../runtime/embedded.js';
+import { openCliRuntime } from '../cli-runtime.js';
 import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
 import { progressMode } from './run.js';
-import { intOption, stateOption } from './common.js';
+import { handlersOption, intOption, stateOption } from './common.js';
 
 /** Inline DSL handlers are code, not data: reload them from the module the run came from. */
 async function reloadHandlers(stored: StoredWorkflow): Promise<HandlerRegistry | undefined> {
@@ -39,6 +39,7 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
     .option('--dry-run', 'print what would run, run nothing')
     .option('-c, --concurrency <n>', 'attempts run at once', intOption('--concurrency'))
     .option(...stateOption)
+    .option(...handlersOption)
     .option('--json', 'print events and the summary as JSON lines')
     .option('-q, --quiet', 'print only the summary')
     .addHelpText(
@@ -55,12 +56,10 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
           state: string;
           json?: boolean;
           quiet?: boolean;
+          handlers?: string;
         },
       ) => {
-        const runtime = await createEmbeddedRuntime({
-          statePath: opts.state === ':memory:' ? false : opts.state,
-          ...(opts.concurrency !== undefined && { concurrency: opts.concurrency }),
-        });
+        const { runtime, attach } = await openCliRuntime(opts, (t) => io.err(t));
         try {
           const { engine } = runtime;
           const plan = await engine.planResume(runId, opts.from);
@@ -93,17 +92,18 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
           const mode = progressMode(io, opts);
           if (mode !== 'json' && mode !== 'quiet')
             io.out(`replay ${runId}: ${plan.kept.length} kept, ${plan.rerun.length} to run`);
-          const stop = followRun(engine, runId, io, mode, {
+          const view = followRun(engine, runId, io, mode, {
             total: plan.kept.length + plan.rerun.length,
             alreadyDone: plan.kept.length,
             ...(plan.record.deadlineAt !== undefined && { deadlineAt: plan.record.deadlineAt }),
           });
+          attach(view);
           await engine.resumeRun(runId, {
             ...(opts.from !== undefined && { from: opts.from }),
             ...(handlers && { handlers }),
           });
           const status = await engine.waitForRun(runId);
-          stop();
+          view.stop();
           setExit(await printRunSummary(io, runtime.store, runId, status, Boolean(opts.json)));
         } finally {
           await runtime.close();

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { resolveParams, parseParamArgs } from '../../dsl/params.js';
-import { createEmbeddedRuntime, DEFAULT_STATE_PATH } from '../../runtime/embedded.js';
+import { DEFAULT_STATE_PATH } from '../../runtime/embedded.js';
+import { openCliRuntime } from '../cli-runtime.js';
 import { loadOnePlan } from '../load-plans.js';
 import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import type { ProgressMode } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
-import { intOption, stateOption } from './common.js';
+import { handlersOption, intOption, stateOption } from './common.js';
 
 interface RunOptions {
   param: string[];
@@ -17,6 +18,7 @@ interface RunOptions {
   quiet?: boolean;
   workflow?: string;
   allowInfeasible?: boolean;
+  handlers?: string;
 }
 
 /** How progress is shown: JSON lines, a live line on a terminal, or plain lines. */
@@ -45,23 +47,20 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
     .option('--shards <n>', 'number of shard heaps', intOption('--shards'))
     .option('-c, --concurrency <n>', 'attempts run at once', intOption('--concurrency'))
     .option(...stateOption)
+    .option(...handlersOption)
     .option('--json', 'print events and the summary as JSON lines')
     .option('-q, --quiet', 'print only the summary')
     .option('-w, --workflow <name>', 'which workflow of a multi-workflow file')
     .option('--allow-infeasible', 'run even when a deadline is already missed by the critical path')
     .addHelpText(
       'after',
-      `\nExamples:\n  $ smartqueue run workflows/examples/etl.yaml\n  $ smartqueue run etl.yaml --param date=2026-11-27 --concurrency 8\n  $ smartqueue run etl.yaml --state :memory:   # no checkpoints on disk\n\nState file default: ${DEFAULT_STATE_PATH}`,
+      `\nExamples:\n  $ smartqueue run workflows/examples/etl.yaml\n  $ smartqueue run etl.yaml --param date=2026-11-27 --concurrency 8\n  $ smartqueue run etl.yaml --state :memory:   # no checkpoints on disk\n  $ smartqueue run etl.yaml --handlers ./handlers.ts   # tasks may "uses" its exports\n\nState file default: ${DEFAULT_STATE_PATH}`,
     )
     .action(async (file: string, opts: RunOptions) => {
       const compiled = await loadOnePlan(io, file, opts);
       // Checked before anything starts, so a bad --param fails fast with one clear line.
       const params = resolveParams(compiled.plan.ir.params, parseParamArgs(opts.param));
-      const runtime = await createEmbeddedRuntime({
-        statePath: opts.state === ':memory:' ? false : opts.state,
-        ...(opts.concurrency !== undefined && { concurrency: opts.concurrency }),
-        ...(opts.shards !== undefined && { shards: opts.shards }),
-      });
+      const { runtime, attach } = await openCliRuntime(opts, (t) => io.err(t));
       try {
         const { engine } = runtime;
         const runId = engine.options.coordinator.nextId('run');
@@ -70,12 +69,13 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
           io.out(`run ${runId}: ${compiled.plan.ir.name}, ${compiled.plan.order.length} tasks`);
         const deadlineAt =
           compiled.plan.deadlineMs !== undefined ? Date.now() + compiled.plan.deadlineMs : undefined;
-        const stop = followRun(engine, runId, io, mode, {
+        const view = followRun(engine, runId, io, mode, {
           total: compiled.plan.order.length,
           ...(deadlineAt !== undefined && { deadlineAt }),
         });
+        attach(view);
         const onSignal = () => {
-          stop();
+          view.stop();
           io.err(
             `\ninterrupted: resume with  smartqueue replay ${runId}${opts.state !== DEFAULT_STATE_PATH ? ` --state ${opts.state}` : ''}`,
           );
@@ -90,7 +90,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
         });
         const status = await engine.waitForRun(runId);
         process.off('SIGINT', onSignal);
-        stop();
+        view.stop();
         setExit(await printRunSummary(io, runtime.store, runId, status, Boolean(opts.json)));
       } finally {
         await runtime.close();

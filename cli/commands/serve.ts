@@ -7,10 +7,10 @@ import { CronScheduler } from '../../engine/cron.js';
 import type { ScheduledEntry } from '../../engine/cron.js';
 import { SmartQueueError } from '../../engine/errors.js';
 import type { CheckpointStore } from '../../engine/stages.js';
-import { createEmbeddedRuntime } from '../../runtime/embedded.js';
+import { openCliRuntime } from '../cli-runtime.js';
 import type { CliIO } from '../output.js';
 import { printDiagnostics } from '../output.js';
-import { intOption, stateOption } from './common.js';
+import { handlersOption, intOption, stateOption } from './common.js';
 
 /** Label of runs started by the scheduler: the fire time they stand for (ISO-8601). */
 export const SCHEDULED_AT_LABEL = 'smartqueue.io/scheduled-at';
@@ -43,11 +43,12 @@ export function registerServe(program: Command, io: CliIO): void {
     .argument('<paths...>', 'workflow files or directories')
     .option('-c, --concurrency <n>', 'attempts run at once', intOption('--concurrency'))
     .option(...stateOption)
+    .option(...handlersOption)
     .addHelpText(
       'after',
       '\nExamples:\n  $ smartqueue serve workflows/examples\n  $ smartqueue serve reports/ --state /var/lib/smartqueue/state.db',
     )
-    .action(async (paths: string[], opts: { concurrency?: number; state: string }) => {
+    .action(async (paths: string[], opts: { concurrency?: number; state: string; handlers?: string }) => {
       const { files, diagnostics } = await findWorkflowFiles(paths);
       let errors = printDiagnostics(io, diagnostics);
       const scheduled = new Map<string, { file: string; compiled: CompiledWorkflow }>();
@@ -63,10 +64,7 @@ export function registerServe(program: Command, io: CliIO): void {
         });
       if (scheduled.size === 0)
         throw new SmartQueueError('INVALID_ARGUMENT', 'none of these workflows has a schedule');
-      const runtime = await createEmbeddedRuntime({
-        statePath: opts.state === ':memory:' ? false : opts.state,
-        ...(opts.concurrency !== undefined && { concurrency: opts.concurrency }),
-      });
+      const { runtime } = await openCliRuntime(opts, (t) => io.out(t));
       const { engine, store } = runtime;
       const clock = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
       engine.events.on('run:state:finished', (e) =>

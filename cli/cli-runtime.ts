@@ -1,0 +1,40 @@
+/**
+ * The embedded runtime as the CLI verbs that run work (`run`, `replay`, `serve`) open it: state
+ * file, concurrency, extra handlers from `--handlers`, and handler logs shown in the progress view.
+ */
+import type { TaskLogLine } from '../engine/worker.js';
+import { createEmbeddedRuntime } from '../runtime/embedded.js';
+import type { EmbeddedRuntime } from '../runtime/embedded.js';
+import { loadHandlersModule } from './handlers-module.js';
+import { formatLogLine } from './progress.js';
+import type { ProgressView } from './progress.js';
+
+export interface RuntimeFlags {
+  state: string;
+  concurrency?: number;
+  shards?: number;
+  handlers?: string;
+}
+
+export interface CliRuntime {
+  runtime: EmbeddedRuntime;
+  /** Handler log lines go to this view from now on (before: to stderr). */
+  attach(view: ProgressView | undefined): void;
+}
+
+export async function openCliRuntime(
+  flags: RuntimeFlags,
+  fallbackLog: (text: string) => void,
+): Promise<CliRuntime> {
+  let view: ProgressView | undefined;
+  const logger = (line: TaskLogLine) =>
+    view ? view.note(formatLogLine(line)) : fallbackLog(formatLogLine(line));
+  const runtime = await createEmbeddedRuntime({
+    statePath: flags.state === ':memory:' ? false : flags.state,
+    ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
+    ...(flags.shards !== undefined && { shards: flags.shards }),
+    ...(flags.handlers !== undefined && { handlers: await loadHandlersModule(flags.handlers) }),
+    logger,
+  });
+  return { runtime, attach: (v) => (view = v) };
+}
