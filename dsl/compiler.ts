@@ -3,7 +3,7 @@
  * the critical path, and each task's latest finish and start times (see {@link computeTimes}).
  * Every problem is collected before the compile fails.
  */
-import { Graph, alg } from '@dagrejs/graphlib';
+import { Graph } from '@dagrejs/graphlib';
 import type { SourceDiagnostic } from '../engine/errors.js';
 import { formatDuration } from './duration.js';
 import { collectRefs, ExpressionError, hasExpression, parseCondition, parseTemplate } from './expressions.js';
@@ -49,7 +49,7 @@ export interface PlannedTask {
 
 export interface CompiledPlan {
   ir: WorkflowIR;
-  /** Task ids in topological order (needs first; ties keep file order). */
+  /** Task ids in topological order (needs first). */
   order: string[];
   tasks: Map<string, PlannedTask>;
   /** The longest chain of estimates: its length is the makespan lower bound. */
@@ -72,36 +72,6 @@ export interface CompileResult {
 function relativeDeadline(d: TaskIR['deadline'], now: number): number | undefined {
   if (!d) return undefined;
   return d.kind === 'relative' ? d.ms : d.epochMs - now;
-}
-
-/** Finds one explicit cycle inside a strongly connected component, in dependency order. */
-function cycleIn(component: string[], needsOf: (id: string) => string[]): string[] {
-  const members = new Set(component);
-  const start = [...component].sort()[0]!;
-  const path: string[] = [start];
-  const onPath = new Map<string, number>([[start, 0]]);
-  const seen = new Set<string>();
-  // Iterative DFS over edges task -> dependency, restricted to the component.
-  const stack: { node: string; next: number }[] = [{ node: start, next: 0 }];
-  while (stack.length) {
-    const top = stack[stack.length - 1]!;
-    const deps = needsOf(top.node).filter((n) => members.has(n));
-    if (top.next >= deps.length) {
-      stack.pop();
-      onPath.delete(top.node);
-      path.pop();
-      seen.add(top.node);
-      continue;
-    }
-    const dep = deps[top.next++]!;
-    const idx = onPath.get(dep);
-    if (idx !== undefined) return [...path.slice(idx), dep];
-    if (seen.has(dep)) continue;
-    onPath.set(dep, path.length);
-    path.push(dep);
-    stack.push({ node: dep, next: 0 });
-  }
-  return [...component, component[0]!];
 }
 
 const key = (taskId: string) => `#${taskId}`;
@@ -222,33 +192,51 @@ export function compileWorkflow(
     });
   });
 
-  // Cycles: print each one in dependency order, `a -> b -> c -> a`.
   const needsOf = (id: string) => ids(graph.predecessors(key(id)));
   const dependantsOf = (id: string) => ids(graph.successors(key(id)));
-  let cyclic = false;
-  for (const component of alg.findCycles(graph).map(ids)) {
-    cyclic = true;
-    const cycle = cycleIn(component, needsOf).reverse();
-    const k = byId.get(cycle[0]!)!;
-    diagnostics.push(diagnosticAt(source, taskPath(k, 'needs'), `dependency cycle: ${cycle.join(' -> ')}`));
+
+  // Topological order (Kahn's algorithm; ready tasks are taken in the order they became ready).
+  // Iterative on purpose: a chain as long as the task limit must not overflow the stack, as the
+  // recursive alg.findCycles of graphlib does.
+  const indeg = new Map<string, number>();
+  for (const t of ir.tasks) if (byId.get(t.id) !== undefined) indeg.set(t.id, 0);
+  for (const e of graph.edges()) indeg.set(id(e.w), (indeg.get(id(e.w)) ?? 0) + 1);
+  const order = ir.tasks.filter((t, k) => byId.get(t.id) === k && indeg.get(t.id) === 0).map((t) => t.id);
+  for (let qi = 0; qi < order.length; qi++) {
+    for (const s of dependantsOf(order[qi]!)) {
+      const d = indeg.get(s)! - 1;
+      indeg.set(s, d);
+      if (d === 0) order.push(s);
+    }
   }
 
-  // Topological order (Kahn, ties in file order), needed for ancestry and times.
-  const order: string[] = [];
-  if (!cyclic) {
-    const indeg = new Map<string, number>();
-    for (const t of ir.tasks) if (byId.get(t.id) !== undefined) indeg.set(t.id, 0);
-    for (const e of graph.edges()) indeg.set(id(e.w), (indeg.get(id(e.w)) ?? 0) + 1);
-    const queue = ir.tasks.filter((t, k) => byId.get(t.id) === k && indeg.get(t.id) === 0).map((t) => t.id);
-    for (let qi = 0; qi < queue.length; qi++) {
-      const id = queue[qi]!;
-      order.push(id);
-      for (const s of dependantsOf(id)) {
-        const d = indeg.get(s)! - 1;
-        indeg.set(s, d);
-        if (d === 0) queue.push(s);
+  // Cycles: the tasks Kahn's algorithm could not order. Each still waits on a need that is also
+  // left, so walking needs from any of them ends in a cycle; print each once, in dependency
+  // order starting at its smallest id: `a -> b -> c -> a`.
+  const cyclic = order.length < indeg.size;
+  if (cyclic) {
+    const left = new Set([...indeg.keys()].filter((t) => indeg.get(t)! > 0));
+    const seen = new Set<string>();
+    for (const start of left) {
+      if (seen.has(start)) continue;
+      const path: string[] = [];
+      const at = new Map<string, number>();
+      let cur: string | undefined = start;
+      while (cur !== undefined && !seen.has(cur) && !at.has(cur)) {
+        at.set(cur, path.length);
+        path.push(cur);
+        cur = needsOf(cur).find((n) => left.has(n));
       }
+      for (const p of path) seen.add(p);
+      if (cur === undefined || !at.has(cur)) continue;
+      const ring = path.slice(at.get(cur));
+      const first = ring.indexOf([...ring].sort()[0]!);
+      const rotated = [...ring.slice(first), ...ring.slice(0, first)];
+      const cycle = [rotated[0]!, ...rotated.slice(1).reverse(), rotated[0]!];
+      const k = byId.get(cycle[0]!)!;
+      diagnostics.push(diagnosticAt(source, taskPath(k, 'needs'), `dependency cycle: ${cycle.join(' -> ')}`));
     }
+    order.length = 0;
   }
 
   checkExpressions(ir, source, byId, order, needsOf, srcIndex, diagnostics);

@@ -323,7 +323,11 @@ function normalizeTask(
 function inferEstimate(task: TaskIR): number | undefined {
   if (task.handler.kind !== 'uses' || task.handler.name !== 'sleep') return undefined;
   const d = task.handler.with.duration;
-  return typeof d === 'string' ? parseDuration(d) : typeof d === 'number' ? d : undefined;
+  return typeof d === 'string'
+    ? parseDuration(d)
+    : typeof d === 'number' && Number.isFinite(d) && d >= 0
+      ? d
+      : undefined;
 }
 
 /** Validates one document (plain data from YAML or the DSL) and builds its IR. */

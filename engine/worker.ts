@@ -70,16 +70,13 @@ export async function runAttempt(
   } = {},
 ): Promise<TaskResult> {
   const startedAt = Date.now();
-  const base = { runId: a.runId, taskId: a.taskId, attempt: a.attempt, workerId: a.workerId, startedAt };
   const { handler, args, name } = resolveHandler(a, registry, options.runHandlers);
   if (!handler) {
     const known = [...registry.keys()].join(', ');
-    return {
-      ...base,
-      ok: false,
-      finishedAt: Date.now(),
-      error: { message: `unknown handler "${name}" (this worker has: ${known})`, retryable: false },
-    };
+    return failed(a, startedAt, {
+      message: `unknown handler "${name}" (this worker has: ${known})`,
+      retryable: false,
+    });
   }
   let controller: AbortController | undefined;
   let abortedWith: AttemptAbort | undefined;
@@ -118,32 +115,49 @@ export async function runAttempt(
       const aborted = new Promise<never>((_, reject) => (settleAbort = reject));
       outputs = await Promise.race([result, aborted]);
     } else outputs = result;
-    return { ...base, ok: true, finishedAt: Date.now(), outputs: (outputs ?? {}) as Record<string, unknown> };
+    return {
+      runId: a.runId,
+      taskId: a.taskId,
+      attempt: a.attempt,
+      workerId: a.workerId,
+      ok: true,
+      outputs: (outputs ?? {}) as Record<string, unknown>,
+      startedAt,
+      finishedAt: Date.now(),
+    };
   } catch (err) {
     const reason = abortedWith ?? err;
-    const finishedAt = Date.now();
     if (reason instanceof AttemptAbort) {
-      return {
-        ...base,
-        ok: false,
-        finishedAt,
-        error: {
-          message: reason.message,
-          retryable: reason.kind === 'timeout',
-          ...(reason.kind === 'timeout' ? { timedOut: true } : { cancelled: true }),
-        },
-      };
+      return failed(a, startedAt, {
+        message: reason.message,
+        retryable: reason.kind === 'timeout',
+        ...(reason.kind === 'timeout' ? { timedOut: true } : { cancelled: true }),
+      });
     }
     const error: NonNullable<TaskResult['error']> = {
       message: errorMessage(err),
       retryable: !(err instanceof NonRetryableError),
     };
     if (err instanceof RetryAfterError) error.retryAfterMs = err.delayMs;
-    return { ...base, ok: false, finishedAt, error };
+    return failed(a, startedAt, error);
   } finally {
     if (timer) clearTimeout(timer);
     options.cancelSignal?.removeEventListener('abort', onCancel);
   }
+}
+
+/** A failed result. Built field by field: `{ ...base, more }` is surprisingly slow on this hot path. */
+function failed(a: TaskAssignment, startedAt: number, error: NonNullable<TaskResult['error']>): TaskResult {
+  return {
+    runId: a.runId,
+    taskId: a.taskId,
+    attempt: a.attempt,
+    workerId: a.workerId,
+    ok: false,
+    error,
+    startedAt,
+    finishedAt: Date.now(),
+  };
 }
 
 const noop = () => {};
