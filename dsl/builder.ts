@@ -107,12 +107,13 @@ export function workflow(
       if (handler) {
         const handlerName = `dsl:${name}/${id}`;
         spec.uses = handlerName;
-        handlers.set(handlerName, (ctx) =>
-          handler({
-            ...ctx,
-            get: ((ref: TaskRef) => ctx.inputs[ref.id] ?? {}) as DslContext['get'],
-          }),
-        );
+        handlers.set(handlerName, (ctx) => {
+          // Object.create keeps every field of ctx, accessors included (`signal` is one).
+          const dslCtx = Object.create(ctx, {
+            get: { value: (ref: TaskRef) => ctx.inputs[ref.id] ?? {} },
+          }) as DslContext;
+          return handler(dslCtx);
+        });
       }
       tasks.push(spec);
       return { id, [REF]: {} } as TaskRef<never>;

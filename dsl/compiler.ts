@@ -9,8 +9,9 @@ import { formatDuration } from './duration.js';
 import { collectRefs, ExpressionError, hasExpression, parseCondition, parseTemplate } from './expressions.js';
 import type { Expr } from './expressions.js';
 import { IR_DEFAULTS } from './ir.js';
+import { ID_PATTERN } from './schema.js';
 import type { TaskIR, WorkflowIR } from './ir.js';
-import { diagnosticAt, didYouMean } from './source.js';
+import { diagnosticAt, didYouMean, formatPath } from './source.js';
 import type { FieldPath, WorkflowSource } from './source.js';
 
 export interface CompileOptions {
@@ -378,27 +379,83 @@ function checkExpressions(
   ir.tasks.forEach((t, k) => taskAtSource.set(srcIndex(k), t));
 
   for (const site of sites) {
-    let exprs: Expr[];
-    try {
-      exprs =
-        site.kind === 'condition'
-          ? [parseCondition(site.text)]
-          : parseTemplate(site.text).parts.flatMap((p) => (typeof p === 'string' ? [] : [p.expr]));
-    } catch (err) {
-      if (!(err instanceof ExpressionError)) throw err;
-      out.push(
-        diagnosticAt(source, site.path, `invalid expression at character ${err.offset + 1}: ${err.message}`),
-      );
-      continue;
-    }
     const task = site.taskIndex >= 0 ? taskAtSource.get(site.taskIndex) : undefined;
-    for (const expr of exprs) {
-      for (const ref of collectRefs(expr)) {
-        const problem = refProblem(ref.path, task, ir, byId, ancestorsOf);
-        if (problem) out.push(diagnosticAt(source, site.path, problem));
-      }
+    for (const problem of siteProblems(site, task, ir, byId, ancestorsOf))
+      out.push(diagnosticAt(source, site.path, problem));
+  }
+}
+
+/** Parses the expressions of one field and checks what they reference. */
+function siteProblems(
+  site: ExprSite,
+  task: TaskIR | undefined,
+  ir: WorkflowIR,
+  byId: Map<string, number>,
+  ancestorsOf: (id: string) => Set<string> | undefined,
+): string[] {
+  let exprs: Expr[];
+  try {
+    exprs =
+      site.kind === 'condition'
+        ? [parseCondition(site.text)]
+        : parseTemplate(site.text).parts.flatMap((p) => (typeof p === 'string' ? [] : [p.expr]));
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    return [`invalid expression at character ${err.offset + 1}: ${err.message}`];
+  }
+  const problems: string[] = [];
+  for (const expr of exprs) {
+    for (const ref of collectRefs(expr)) {
+      const problem = refProblem(ref.path, task, ir, byId, ancestorsOf);
+      if (problem) problems.push(problem);
     }
   }
+  return problems;
+}
+
+const TASK_ID_RE = new RegExp(ID_PATTERN);
+
+/**
+ * What is wrong with a task added to a live run (dynamic DAGs), as `field: message` lines:
+ * its id, its needs, and its expressions (against the run's params and upstream tasks).
+ * `ir` is the run's workflow without the new task; `needsOf` gives the needs of its tasks.
+ */
+export function dynamicTaskProblems(
+  ir: WorkflowIR,
+  task: TaskIR,
+  needsOf: (id: string) => readonly string[],
+): string[] {
+  const problems: string[] = [];
+  if (!TASK_ID_RE.test(task.id)) {
+    problems.push(
+      `id: invalid task id ${JSON.stringify(task.id)}: use letters, digits, "_" and "-", starting with a letter or "_" (at most 128)`,
+    );
+  }
+  const seen = new Set<string>();
+  task.needs.forEach((n, i) => {
+    if (n === task.id) problems.push(`needs[${i}]: task "${task.id}" needs itself`);
+    else if (seen.has(n)) problems.push(`needs[${i}]: "${n}" is listed twice`);
+    seen.add(n);
+  });
+  const withTask: WorkflowIR = { ...ir, tasks: [...ir.tasks, task] };
+  const byId = new Map(withTask.tasks.map((t, k) => [t.id, k]));
+  const ancestorsOf = (id: string): Set<string> => {
+    const set = new Set<string>();
+    const stack = [...(id === task.id ? task.needs : needsOf(id))];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (set.has(n)) continue;
+      set.add(n);
+      stack.push(...needsOf(n));
+    }
+    return set;
+  };
+  for (const site of expressionSites(task, 0)) {
+    for (const problem of siteProblems(site, task, withTask, byId, ancestorsOf)) {
+      problems.push(`${formatPath(site.path.slice(3))}: ${problem}`);
+    }
+  }
+  return problems;
 }
 
 const RUN_FIELDS = ['id', 'name', 'startedAt', 'attempt'];

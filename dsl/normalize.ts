@@ -250,6 +250,29 @@ export function paramValueProblem(param: ParamIR, value: unknown): string | unde
   return undefined;
 }
 
+/** Node timers hold at most 2^31-1 ms (about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Reports timeouts and retry delays longer than a timer can hold. */
+function checkTimers(
+  fields: { timeout?: string | undefined; retries?: RetrySpec | number | undefined },
+  path: FieldPath,
+  source: WorkflowSource,
+  out: SourceDiagnostic[],
+): void {
+  const check = (text: string | undefined, at: FieldPath) => {
+    const ms = text === undefined ? undefined : parseDuration(text);
+    if (ms !== undefined && ms > MAX_TIMER_MS) {
+      out.push(diagnosticAt(source, at, `${text} is too long: timeouts and retry delays are at most 24d`));
+    }
+  };
+  check(fields.timeout, [...path, 'timeout']);
+  if (typeof fields.retries === 'object') {
+    check(fields.retries.initial, [...path, 'retries', 'initial']);
+    check(fields.retries.maxDelay, [...path, 'retries', 'maxDelay']);
+  }
+}
+
 function normalizeTask(
   t: TaskSpec,
   index: number,
@@ -258,6 +281,7 @@ function normalizeTask(
   out: SourceDiagnostic[],
 ): TaskIR | undefined {
   const path: FieldPath = ['spec', 'tasks', index];
+  checkTimers(t, path, source, out);
   if ((t.run === undefined) === (t.uses === undefined)) {
     out.push(
       diagnosticAt(
@@ -370,6 +394,7 @@ export function normalizeWorkflow(data: unknown, source: WorkflowSource, maxTask
   const rawData = data as { metadata?: { name?: unknown }; spec?: { params?: unknown } };
   const metadata = top.success ? top.data.metadata : { name: String(rawData.metadata?.name ?? 'workflow') };
   const spec: Partial<DocumentSpec['spec']> = top.success ? top.data.spec : {};
+  if (spec.defaults) checkTimers(spec.defaults, ['spec', 'defaults'], source, diagnostics);
   const defaultsRetries = toRetries(spec.defaults?.retries, IR_DEFAULTS.retries);
   const runPriority = toPriority(spec.priority, IR_DEFAULTS.priority);
   const defaults = {

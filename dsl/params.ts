@@ -39,7 +39,7 @@ export function resolveParams(
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
   for (const name of Object.keys(overrides)) {
-    if (!(name in declared)) {
+    if (!Object.hasOwn(declared, name)) {
       const known = Object.keys(declared);
       problems.push(
         `unknown param "${name}"${didYouMean(name, known)}; declared: ${known.join(', ') || 'none'}`,
@@ -47,7 +47,7 @@ export function resolveParams(
     }
   }
   for (const [name, param] of Object.entries(declared)) {
-    if (name in overrides) {
+    if (Object.hasOwn(overrides, name)) {
       const value = coerce(param, overrides[name]);
       const problem = paramValueProblem(param, value);
       if (problem) problems.push(`param "${name}": ${problem}`);

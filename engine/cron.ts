@@ -24,20 +24,19 @@ export function nextFireTime(schedule: ScheduleIR, after: number): number {
  */
 export function missedFireTimes(schedule: ScheduleIR, lastFireAt: number | undefined, now: number): number[] {
   if (lastFireAt === undefined || schedule.catchUp === 'none' || lastFireAt >= now) return [];
+  // Walk back from now, so a long outage of a frequent schedule costs at most MAX_CATCH_UP steps.
   const it = CronExpressionParser.parse(schedule.cron, {
     tz: schedule.timezone,
-    currentDate: new Date(lastFireAt),
-    endDate: new Date(now),
+    currentDate: new Date(now + 1),
   });
+  const limit = schedule.catchUp === 'latest' ? 1 : MAX_CATCH_UP;
   const missed: number[] = [];
-  while (it.hasNext()) {
-    const t = it.next().getTime();
-    if (t > now) break;
+  while (missed.length < limit) {
+    const t = it.prev().getTime();
+    if (t <= lastFireAt) break;
     missed.push(t);
-    if (schedule.catchUp === 'latest' && missed.length > 1) missed.shift();
-    if (missed.length > MAX_CATCH_UP) missed.shift();
   }
-  return missed;
+  return missed.reverse();
 }
 
 /** One scheduled workflow as the scheduler knows it. */

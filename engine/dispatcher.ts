@@ -5,6 +5,7 @@
  * frees a slot.
  */
 import type { RuntimeTask } from './frontier.js';
+import { handlerNameOf } from './handler.js';
 import { ShardRouter } from './router.js';
 import { DaryHeap } from './shard-heap.js';
 import type { Balancer } from './stages.js';
@@ -21,11 +22,6 @@ export interface DispatcherOptions {
   send(task: RuntimeTask, workerId: string): void;
   /** Called once each time dispatch becomes blocked on full workers. */
   onBlocked?(ready: number): void;
-}
-
-/** The handler name the balancer filters on. */
-function handlerName(task: RuntimeTask): string {
-  return task.ir.handler.kind === 'run' ? 'run' : task.ir.handler.name;
 }
 
 export class Dispatcher {
@@ -127,7 +123,7 @@ export class Dispatcher {
       if (best < 0) return;
       const heap = this.heaps[best]!;
       const task = heap.peek()!;
-      const workerId = balancer.pick(handlerName(task));
+      const workerId = balancer.pick(handlerNameOf(task.ir.handler));
       if (workerId === undefined) {
         if (!this.blocked) {
           this.blocked = true;

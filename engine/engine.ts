@@ -5,16 +5,18 @@
  *
  * It knows the stages only by their interfaces (engine/stages.ts).
  */
-import { computeTimes } from '../dsl/compiler.js';
+import { computeTimes, dynamicTaskProblems } from '../dsl/compiler.js';
 import type { CompiledPlan } from '../dsl/compiler.js';
-import { evaluate, parseCondition, renderValue, truthy } from '../dsl/expressions.js';
+import { evaluate, hasExpression, parseCondition, renderValue, truthy } from '../dsl/expressions.js';
 import type { DeadlineIR, TaskIR, WorkflowIR } from '../dsl/ir.js';
+import { MAX_TIMER_MS } from '../dsl/normalize.js';
 import { resolveParams } from '../dsl/params.js';
 import { Dispatcher } from './dispatcher.js';
 import { SmartQueueError } from './errors.js';
 import { EngineEventBus } from './events.js';
 import { finalStatus, isTerminal, releaseDecision, settle } from './frontier.js';
 import type { RunState, RuntimeTask } from './frontier.js';
+import { handlerNameOf } from './handler.js';
 import type { HandlerRegistry } from './handler.js';
 import { resolveEngineOptions } from './options.js';
 import type { EngineOptions, ResolvedEngineOptions } from './options.js';
@@ -77,7 +79,6 @@ function renderHandler(spec: HandlerSpec, scope: Record<string, unknown>): Handl
   return out;
 }
 
-/** Task ids with every need before its dependants (a stored IR keeps file order, which need not be). */
 /** Task id → ids of the tasks that need it. */
 function dependantsOf(tasks: readonly TaskIR[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -91,6 +92,7 @@ function dependantsOf(tasks: readonly TaskIR[]): Map<string, string[]> {
   return out;
 }
 
+/** Task ids with every need before its dependants (a stored IR keeps file order, which need not be). */
 function topologicalOrder(tasks: readonly TaskIR[]): string[] {
   const left = new Map(tasks.map((t) => [t.id, t.needs.length]));
   const dependants = dependantsOf(tasks);
@@ -103,10 +105,6 @@ function topologicalOrder(tasks: readonly TaskIR[]): string[] {
     }
   }
   return order;
-}
-
-function handlerNameOf(spec: HandlerSpec): string {
-  return spec.kind === 'run' ? 'run' : spec.name;
 }
 
 export class Engine {
@@ -246,7 +244,14 @@ export class Engine {
       rerun: plan.rerun,
       redispatched: plan.redispatched,
     };
-    if (plan.rerun.length === 0) return summary;
+    if (plan.rerun.length === 0) {
+      // Every task succeeded but the run was not closed (the process died after the last
+      // completion): close it now.
+      if (record.status === 'running') {
+        await this.options.store.updateRun(runId, { status: 'succeeded', finishedAt: Date.now() });
+      }
+      return summary;
+    }
     const stateById = new Map((await this.options.store.getTasks(runId)).map((t) => [t.taskId, t]));
     const run = this.newRun(runId, stored.ir, record.params, record.createdAt, options.handlers);
     const dependants = dependantsOf(stored.ir.tasks);
@@ -258,6 +263,7 @@ export class Engine {
       const task = this.newTask(run, t, dependants.get(t.id) ?? []);
       const saved = stateById.get(t.id);
       task.attempt = saved?.attempt ?? 0;
+      task.attemptBase = task.attempt;
       if (!rerun.has(t.id)) {
         task.status = 'succeeded';
         task.outputs = saved?.outputs ?? {};
@@ -308,18 +314,39 @@ export class Engine {
         },
       );
     }
+    const problems = dynamicTaskProblems(run.ir, task, (id) => run.tasks.get(id)?.needs ?? []);
+    if (problems.length) {
+      throw new SmartQueueError('INVALID_ARGUMENT', `task "${task.id}": ${problems.join('; ')}`, {
+        details: { problems },
+      });
+    }
     const rt = this.newTask(run, task, []);
     // Its needs must not release it before it is recorded below (they may finish meanwhile).
     rt.needsLeft = Infinity;
+    const previousIr = run.ir;
     run.tasks.set(task.id, rt);
     run.ir = { ...run.ir, tasks: [...run.ir.tasks, task] };
     run.remaining++;
     rt.lftAt = Math.min(rt.deadlineAt ?? Infinity, run.deadlineAt ?? Infinity);
     for (const n of task.needs) run.tasks.get(n)!.dependants.push(task.id);
+    try {
+      await this.options.store.addTasks(runId, [task.id]);
+      const stored: StoredWorkflow = { ir: run.ir };
+      await this.options.store.updateRun(runId, { workflow: stored });
+    } catch (err) {
+      // Not recorded: the run goes on as if the task had never been submitted.
+      run.tasks.delete(task.id);
+      run.ir = previousIr;
+      run.remaining--;
+      for (const n of task.needs) {
+        const deps = run.tasks.get(n)!.dependants;
+        deps.splice(deps.indexOf(task.id), 1);
+      }
+      if (run.remaining === 0) this.finishRun(run);
+      throw err;
+    }
+    // Only a recorded task may make its needs more urgent.
     this.tightenUpstream(run, rt);
-    await this.options.store.addTasks(runId, [task.id]);
-    const stored: StoredWorkflow = { ir: run.ir };
-    await this.options.store.updateRun(runId, { workflow: stored });
     this.events.emit('task:state:added', { runId, taskId: task.id, at: Date.now() });
     if (rt.status !== 'pending') return; // cancelled while being recorded
     rt.needsLeft = task.needs.filter((n) => !isTerminal(run.tasks.get(n)!.status)).length;
@@ -349,6 +376,12 @@ export class Engine {
     if (!task) throw new SmartQueueError('NOT_FOUND', `run ${runId} has no task "${taskId}"`);
     if (isTerminal(task.status)) {
       throw new SmartQueueError('FAILED_PRECONDITION', `task "${taskId}" already ${task.status}`);
+    }
+    if (task.completing) {
+      throw new SmartQueueError(
+        'FAILED_PRECONDITION',
+        `task "${taskId}" has finished and its success is being recorded`,
+      );
     }
     this.stopTask(task);
     this.finishTask(run, task, 'cancelled', reason);
@@ -429,6 +462,7 @@ export class Engine {
       estimateMs: estimate,
       lftAt: Infinity,
       cost: Math.max(estimate, 1) / 1000,
+      templated: hasExpression(JSON.stringify(t.handler)),
     };
     const d = deadlineAt(t.deadline, run.startedAt);
     if (d !== undefined) task.deadlineAt = d;
@@ -540,7 +574,39 @@ export class Engine {
   private send(task: RuntimeTask, workerId: string): void {
     const run = this.runs.get(task.runId)!;
     const now = Date.now();
-    task.attempt++;
+    const attempt = task.attempt + 1;
+    // Resolve expressions before taking a worker slot: a failure here fails the task for good.
+    let handler: HandlerSpec;
+    let idempotencyKey: string;
+    try {
+      // Most tasks hold no expression: skip building a scope and walking their arguments.
+      const scope = task.templated
+        ? { ...run.scope, run: { ...(run.scope.run as object), attempt } }
+        : run.scope;
+      handler = task.templated ? renderHandler(task.ir.handler, scope) : task.ir.handler;
+      idempotencyKey =
+        task.ir.idempotencyKey !== undefined
+          ? String(renderValue(task.ir.idempotencyKey, scope))
+          : `${task.runId}/${task.id}`;
+    } catch (err) {
+      task.attempt = attempt;
+      this.onFailure(run, task, {
+        runId: task.runId,
+        taskId: task.id,
+        attempt,
+        workerId,
+        ok: false,
+        startedAt: now,
+        finishedAt: now,
+        error: {
+          message: `cannot resolve expressions: ${err instanceof Error ? err.message : String(err)}`,
+          retryable: false,
+        },
+      });
+      this.dispatcher.schedule();
+      return;
+    }
+    task.attempt = attempt;
     task.status = 'dispatched';
     task.workerId = workerId;
     task.dispatchedAt = now;
@@ -549,18 +615,13 @@ export class Engine {
     this.options.balancer.assign(workerId, task.cost);
     const inputs: Record<string, Record<string, unknown>> = {};
     for (const n of task.needs) inputs[n] = run.tasks.get(n)!.outputs ?? {};
-    const scope = { ...run.scope, run: { ...(run.scope.run as object), attempt: task.attempt } };
-    const handler = renderHandler(task.ir.handler, scope);
     const assignment: TaskAssignment = {
       runId: task.runId,
       taskId: task.id,
       attempt: task.attempt,
       workerId,
       shard: task.shard ?? 0,
-      idempotencyKey:
-        task.ir.idempotencyKey !== undefined
-          ? String(renderValue(task.ir.idempotencyKey, scope))
-          : `${task.runId}/${task.id}`,
+      idempotencyKey,
       handler,
       inputs,
       params: run.params,
@@ -639,8 +700,11 @@ export class Engine {
       });
       return;
     }
-    task.status = 'running'; // completing: no second result is accepted for this attempt
+    if (task.completing) return; // a duplicate of the result being recorded
     if (r.ok) {
+      // While the success is being recorded, cancellation leaves the task alone: once durable,
+      // a success must stand (a replay would otherwise run the task again).
+      task.completing = true;
       let won: boolean;
       try {
         won = await this.options.store.completeTask({
@@ -654,6 +718,7 @@ export class Engine {
           ...(task.deadlineAt !== undefined && { deadlineMissed: r.finishedAt > task.deadlineAt }),
         });
       } catch (err) {
+        task.completing = false;
         this.onFailure(run, task, {
           ...r,
           ok: false,
@@ -661,16 +726,9 @@ export class Engine {
         });
         return;
       }
+      task.completing = false;
       if (!won) {
-        this.events.emit('task:result:discarded', {
-          runId: r.runId,
-          taskId: r.taskId,
-          at: Date.now(),
-          attempt: r.attempt,
-          reason: 'completion already recorded',
-        });
-        // finishTask settles the task (and counts it done): it must not be terminal yet.
-        this.finishTask(run, task, 'succeeded');
+        await this.onCompletionLost(run, task, r);
         return;
       }
       task.outputs = r.outputs ?? {};
@@ -700,9 +758,46 @@ export class Engine {
     } else this.onFailure(run, task, r);
   }
 
+  /**
+   * The store refused the completion: the task already succeeded (another process recorded it:
+   * adopt its outputs), or the store holds another attempt (this result is stale: retry).
+   */
+  private async onCompletionLost(run: RunState, task: RuntimeTask, r: TaskResult): Promise<void> {
+    const stored = (await this.options.store.getTasks(run.runId).catch(() => [])).find(
+      (t) => t.taskId === task.id,
+    );
+    this.events.emit('task:result:discarded', {
+      runId: r.runId,
+      taskId: r.taskId,
+      at: Date.now(),
+      attempt: r.attempt,
+      reason:
+        stored?.status === 'succeeded'
+          ? 'completion already recorded'
+          : `the store holds attempt ${stored?.attempt ?? '?'}`,
+    });
+    if (isTerminal(task.status)) return;
+    if (stored?.status === 'succeeded') {
+      task.outputs = stored.outputs ?? {};
+      this.finishTask(run, task, 'succeeded', undefined, true);
+      return;
+    }
+    if (stored && stored.attempt > task.attempt) task.attempt = stored.attempt;
+    this.onFailure(run, task, {
+      ...r,
+      ok: false,
+      error: {
+        message: `completion not recorded: the store holds attempt ${stored?.attempt ?? '?'}`,
+        retryable: true,
+      },
+    });
+  }
+
   private onFailure(run: RunState, task: RuntimeTask, r: TaskResult): void {
     const error = r.error ?? { message: 'failed', retryable: true };
-    const retry = error.retryable && !run.cancelled && canRetry(task.ir.retries, task.attempt);
+    // Attempts made before a resume do not count against the retry budget of this run-through.
+    const attemptsHere = task.attempt - (task.attemptBase ?? 0);
+    const retry = error.retryable && !run.cancelled && canRetry(task.ir.retries, attemptsHere);
     const now = Date.now();
     this.events.emit('task:attempt:failed', {
       runId: run.runId,
@@ -716,7 +811,11 @@ export class Engine {
     });
     task.error = error.message;
     if (retry) {
-      const delayMs = error.retryAfterMs ?? retryDelay(task.ir.retries, task.attempt, this.options.random);
+      // A handler's RetryAfterError may ask for any delay; a timer holds at most ~24.8 days.
+      const delayMs = Math.min(
+        error.retryAfterMs ?? retryDelay(task.ir.retries, attemptsHere, this.options.random),
+        MAX_TIMER_MS,
+      );
       task.status = 'pending';
       this.options.store.record(
         {
@@ -823,7 +922,11 @@ export class Engine {
         reason: s.reason,
       });
     }
-    for (const t of ready) if (run.status === 'running' && !run.cancelled) this.makeReady(run, t);
+    for (const t of ready) {
+      if (!run.cancelled) this.makeReady(run, t);
+      // A success recorded while the run was being cancelled releases dependants: cancel them.
+      else if (!isTerminal(t.status)) this.finishTask(run, t, 'cancelled', 'run cancelled');
+    }
     if (run.remaining === 0) this.finishRun(run);
   }
 
@@ -841,7 +944,7 @@ export class Engine {
       clearTimeout(task.retryTimer);
       task.retryTimer = undefined;
     }
-    if ((task.status === 'dispatched' || task.status === 'running') && task.workerId) {
+    if (task.status === 'dispatched' && task.workerId) {
       const { runId, id: taskId, attempt } = task;
       void this.options.transport.cancel(task.workerId, { runId, taskId, attempt }).catch(() => {});
     }
@@ -851,7 +954,7 @@ export class Engine {
     run.cancelled = true;
     // Dependants first (tasks are held needs-first), so each open task ends `cancelled` itself
     // rather than `skipped` because a need was cancelled before it.
-    const open = [...run.tasks.values()].filter((t) => !isTerminal(t.status)).reverse();
+    const open = [...run.tasks.values()].filter((t) => !isTerminal(t.status) && !t.completing).reverse();
     for (const t of open) this.stopTask(t);
     for (const t of open) if (!isTerminal(t.status)) this.finishTask(run, t, 'cancelled', reason);
   }

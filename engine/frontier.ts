@@ -30,6 +30,12 @@ export interface RuntimeTask {
   deadlineAt?: number;
   /** Task cost for the balancer (estimate-weighted). */
   cost: number;
+  /** Whether what it runs holds `${{ }}` expressions (rendered at dispatch). */
+  templated: boolean;
+  /** Its success is being recorded: no other result, no cancellation. */
+  completing?: boolean;
+  /** Attempts made before a resume: the retry budget counts from here. */
+  attemptBase?: number;
   readyAt?: number;
   dispatchedAt?: number;
   workerId?: string;

@@ -4,6 +4,13 @@
  * define them inline in the TypeScript DSL.
  */
 
+import type { HandlerSpec } from './stages.js';
+
+/** The handler name a spec runs: `run` for argv tasks, else the `uses` name. */
+export function handlerNameOf(spec: HandlerSpec): string {
+  return spec.kind === 'run' ? 'run' : spec.name;
+}
+
 /** A minimal structured logger handed to handlers. */
 export interface TaskLogger {
   info(message: string, fields?: Record<string, unknown>): void;

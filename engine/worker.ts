@@ -163,7 +163,11 @@ function failed(a: TaskAssignment, startedAt: number, error: NonNullable<TaskRes
 const noop = () => {};
 const SILENT: TaskLogger = { info: noop, warn: noop, error: noop };
 
-/** The handler context; a class so the lazy `signal` getter lives on the prototype (fast path). */
+/**
+ * The handler context. `signal` is a getter on the prototype that creates the AbortController
+ * on first read (cheaper than an own accessor per attempt); objects made with
+ * `Object.create(ctx)` share it, a plain `{ ...ctx }` copy does not.
+ */
 class AttemptContext implements HandlerContext {
   readonly runId: string;
   readonly taskId: string;
@@ -171,7 +175,7 @@ class AttemptContext implements HandlerContext {
   readonly idempotencyKey: string;
   readonly inputs: Record<string, Record<string, unknown>>;
   readonly params: Record<string, unknown>;
-  #controller: AbortController | undefined;
+  private controller: AbortController | undefined;
 
   constructor(
     a: TaskAssignment,
@@ -189,14 +193,24 @@ class AttemptContext implements HandlerContext {
   }
 
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      this.onController(this.#controller);
-      const reason = this.abortedWith();
-      if (reason) this.#controller.abort(reason);
+    // State lives on the context itself, also when read through an Object.create() child.
+    const self = contextOf(this);
+    if (!self.controller) {
+      self.controller = new AbortController();
+      self.onController(self.controller);
+      const reason = self.abortedWith();
+      if (reason) self.controller.abort(reason);
     }
-    return this.#controller.signal;
+    return self.controller.signal;
   }
+}
+
+/** The AttemptContext an object derives from (through Object.create). */
+function contextOf(obj: object): AttemptContext {
+  let cur: object | null = obj;
+  while (cur && Object.getPrototypeOf(cur) !== AttemptContext.prototype)
+    cur = Object.getPrototypeOf(cur) as object | null;
+  return cur as AttemptContext;
 }
 
 /** An in-process worker bound to a transport. */

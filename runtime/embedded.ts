@@ -5,6 +5,7 @@
  */
 import { cpus } from 'node:os';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { Engine } from '../engine/engine.js';
 import type { EngineOptions } from '../engine/options.js';
@@ -52,14 +53,23 @@ export interface EmbeddedRuntime extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Opens the checkpoint store only (for `runs`, `inspect`). */
+/**
+ * Opens the checkpoint store only (for `runs`, `inspect`). With `mustExist`, a missing state file
+ * is an error rather than a new empty database.
+ */
 export async function openStore(
   statePath: string | false = DEFAULT_STATE_PATH,
-  flushIntervalMs = 0,
+  options: { flushIntervalMs?: number; mustExist?: boolean } = {},
 ): Promise<CheckpointStore> {
   if (statePath === false) return createMemoryCheckpointStore();
+  if (options.mustExist && !existsSync(statePath)) {
+    throw new SmartQueueError(
+      'NOT_FOUND',
+      `no state file at ${statePath}: nothing has run with this --state yet`,
+    );
+  }
   await mkdir(path.dirname(path.resolve(statePath)), { recursive: true });
-  return createSqliteCheckpointStore({ path: statePath, flushIntervalMs });
+  return createSqliteCheckpointStore({ path: statePath, flushIntervalMs: options.flushIntervalMs ?? 0 });
 }
 
 export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Promise<EmbeddedRuntime> {
@@ -70,7 +80,9 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new SmartQueueError('INVALID_OPTIONS', 'concurrency must be a positive integer');
   }
-  const store = await openStore(options.statePath ?? DEFAULT_STATE_PATH, options.flushIntervalMs ?? 0);
+  const store = await openStore(options.statePath ?? DEFAULT_STATE_PATH, {
+    flushIntervalMs: options.flushIntervalMs ?? 0,
+  });
   const transport = createInProcessTransport();
   const balancer = createAvlBalancer();
   const coordinator = createInProcessCoordinator();

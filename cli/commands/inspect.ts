@@ -43,7 +43,7 @@ export function registerInspect(program: Command, io: CliIO): void {
       '\nExamples:\n  $ smartqueue inspect run_lx2k9a0001\n  $ smartqueue inspect run_lx2k9a0001 --events',
     )
     .action(async (runId: string, opts: { state: string; json?: boolean; events?: boolean }) => {
-      const store = await openStore(opts.state);
+      const store = await openStore(opts.state === ':memory:' ? false : opts.state, { mustExist: true });
       try {
         const run = await store.getRun(runId);
         if (!run) throw new SmartQueueError('NOT_FOUND', `unknown run ${runId} in ${opts.state}`);

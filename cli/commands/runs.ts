@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { formatDuration } from '../../dsl/duration.js';
@@ -30,7 +31,13 @@ export function registerRuns(program: Command, io: CliIO): void {
         cursor: string | undefined,
         opts: { status?: RunStatus; workflow?: string; limit: number; state: string; json?: boolean },
       ) => {
-        const store = await openStore(opts.state);
+        if (opts.state !== ':memory:' && !existsSync(opts.state)) {
+          io.out(
+            opts.json ? JSON.stringify({ runs: [], nextCursor: null }) : `no runs recorded in ${opts.state}`,
+          );
+          return;
+        }
+        const store = await openStore(opts.state === ':memory:' ? false : opts.state);
         try {
           const page = await store.listRuns({
             limit: opts.limit,

@@ -75,8 +75,11 @@ describe('crash and replay (SIGKILL at random points)', () => {
         const child = start(['run', WORKFLOW, '--state', state, '--concurrency', '4'], firstLog);
         const runId = await Promise.race([child.runId, child.exit.then(() => '')]);
         expect(runId, `${context}: no run id printed:\n${child.output()}`).not.toBe('');
-        // Kill somewhere between "just started" and "about done" (the whole run takes ~1-2 s).
-        await new Promise((r) => setTimeout(r, Math.floor(random() * 1500)));
+        // Kill after a random number of task starts (not a random time: machines differ in speed).
+        const target = 1 + Math.floor(random() * (TASKS - 10));
+        let exited = false;
+        void child.exit.then(() => (exited = true));
+        while (!exited && lines(firstLog).length < target) await new Promise((r) => setTimeout(r, 2));
         child.kill();
         const exit = await child.exit;
         if (exit.signal === 'SIGKILL') interrupted++;

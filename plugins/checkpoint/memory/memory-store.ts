@@ -125,6 +125,9 @@ class InMemoryCheckpointStore implements MemoryCheckpointStore {
       delete task.outputs;
       delete task.error;
       delete task.finishedAt;
+      delete task.startedAt;
+      delete task.readyAt;
+      delete task.deadlineMissed;
     }
   }
 

@@ -221,7 +221,8 @@ export function prepareStatements(db: Db): Statements {
        WHERE run_id = @run_id AND task_id = @task_id AND status <> 'succeeded' AND attempt = @attempt`,
     ),
     resetTask: db.prepare<[string, string]>(
-      `UPDATE tasks SET status = 'pending', outputs = NULL, error = NULL, finished_at = NULL
+      `UPDATE tasks SET status = 'pending', outputs = NULL, error = NULL, finished_at = NULL,
+         started_at = NULL, ready_at = NULL, deadline_missed = NULL
        WHERE run_id = ? AND task_id = ?`,
     ),
     selectTasks: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE run_id = ? ORDER BY rowid'),

@@ -13,6 +13,7 @@ import type { TaskRef, WorkflowDefinition } from '../../../dsl/builder.js';
 import { compileWorkflow } from '../../../dsl/compiler.js';
 import { compileFile, loadYamlText } from '../../../dsl/load.js';
 import { normalizeWorkflow } from '../../../dsl/normalize.js';
+import { runAttempt } from '../../../engine/worker.js';
 
 const execFileAsync = promisify(execFile);
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -202,6 +203,42 @@ describe('inline handlers', () => {
     const b = workflow('b', {}, (w) => void w.task('t', {}, () => ({ from: 'b' })));
     expect(a.handlers.get('dsl:a/t')!(fakeContext({}))).toEqual({ from: 'a' });
     expect(b.handlers.get('dsl:b/t')!(fakeContext({}))).toEqual({ from: 'b' });
+  });
+});
+
+describe('inline handlers under a real attempt', () => {
+  it('see the attempt signal abort on timeout, and read needs through ctx.get', async () => {
+    let sawAbort = false;
+    const def = workflow('signals', {}, (w) => {
+      const up = w.task('up', {}, () => ({ n: 1 }));
+      w.task('slow', { needs: [up] }, async (ctx) => {
+        expect(ctx.get(up).n).toBe(1);
+        await new Promise<void>((_, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            sawAbort = true;
+            reject(new Error('aborted'));
+          }),
+        );
+      });
+    });
+    const name = 'dsl:signals/slow';
+    const result = await runAttempt(
+      {
+        runId: 'r',
+        taskId: 'slow',
+        attempt: 1,
+        workerId: 'w',
+        shard: 0,
+        idempotencyKey: 'r/slow',
+        handler: { kind: 'uses', name, with: {} },
+        inputs: { up: { n: 1 } },
+        params: {},
+        timeoutMs: 30,
+      },
+      def.handlers,
+    );
+    expect(result.error).toMatchObject({ timedOut: true });
+    expect(sawAbort).toBe(true);
   });
 });
 

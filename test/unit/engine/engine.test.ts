@@ -400,6 +400,57 @@ describe('dynamic DAGs (addTask)', () => {
     expect(await finish(h.engine, runId)).toBe('succeeded');
   });
 
+  it('validates an added task like the compiler: id, needs and expressions (INVALID_ARGUMENT)', async () => {
+    const g = gate();
+    const h = await createHarness({ handlers: { hold: () => g.promise.then(() => ({})) } });
+    const runId = await h.engine.startRun(
+      plan({
+        tasks: [
+          { id: 'a', uses: 'hold', estimate: '1ms', outputs: ['n'] },
+          { id: 'b', uses: 'hold', estimate: '1ms' },
+        ],
+      }),
+    );
+    const bad = [
+      taskIr('', 'hold'),
+      taskIr('x', 'hold', { needs: ['a', 'a'] }),
+      taskIr('x', 'hold', { needs: ['a'], with: { v: '${{ params. }}' } }),
+      taskIr('x', 'hold', { needs: ['a'], with: { v: '${{ tasks.b.outputs.n }}' } }),
+      taskIr('x', 'hold', { needs: ['a'], with: { v: '${{ tasks.a.outputs.m }}' } }),
+    ];
+    const messages: string[] = [];
+    for (const t of bad)
+      messages.push((await rejectsWith(h.engine.addTask(runId, t), 'INVALID_ARGUMENT')).message);
+    expect(messages[0]).toMatch(/invalid task id ""/);
+    expect(messages[1]).toMatch(/needs\[1\]: "a" is listed twice/);
+    expect(messages[2]).toMatch(/with\.v: invalid expression/);
+    expect(messages[3]).toMatch(/task "b" does not run before "x"; add it to needs/);
+    expect(messages[4]).toMatch(/declares no output "m"/);
+    expect([...h.engine.activeRuns().get(runId)!.tasks.keys()]).toEqual(['a', 'b']);
+    g.open();
+    expect(await finish(h.engine, runId)).toBe('succeeded');
+  });
+
+  it('leaves the run as it was when the store cannot record an added task', async () => {
+    const g = gate();
+    const store = createMemoryCheckpointStore();
+    const failing = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'addTasks') return () => Promise.reject(new Error('disk full'));
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as CheckpointStore;
+    const h = await createHarness({ store: failing, handlers: { hold: () => g.promise.then(() => ({})) } });
+    const runId = await h.engine.startRun(plan({ tasks: [{ id: 'a', uses: 'hold', estimate: '1ms' }] }));
+    await expect(h.engine.addTask(runId, taskIr('x', 'hold', { needs: ['a'] }))).rejects.toThrow('disk full');
+    const run = h.engine.activeRuns().get(runId)!;
+    expect([...run.tasks.keys()]).toEqual(['a']);
+    expect(run.tasks.get('a')!.dependants).toEqual([]);
+    g.open();
+    expect(await finish(h.engine, runId)).toBe('succeeded');
+  });
+
   it('skips an added task whose need already failed (continue policy)', async () => {
     const g = gate();
     const h = await createHarness({

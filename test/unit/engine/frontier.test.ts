@@ -28,6 +28,7 @@ function runOf(needs: Record<string, string[]>): RunState {
       needs: n,
       dependants: [],
       estimateMs: 1,
+      templated: false,
       lftAt: Infinity,
       cost: 1,
     });
