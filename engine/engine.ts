@@ -27,6 +27,8 @@ import type { HandlerSpec, RunRecord, RunStatus, TaskAssignment, TaskResult, Tas
 /** What the store keeps of a workflow, so a replay needs no source file. */
 export interface StoredWorkflow {
   ir: WorkflowIR;
+  /** The run stays open for added tasks until closed (see StartRunOptions.keepOpen). */
+  open?: boolean;
   /** Module file of a DSL workflow (its inline handlers are reloaded from it on replay). */
   file?: string;
 }
@@ -41,6 +43,11 @@ export interface StartRunOptions {
   file?: string;
   /** Labels recorded with the run, added to the workflow's own. */
   labels?: Record<string, string>;
+  /**
+   * Keep the run open when all its tasks are done, so tasks can still be added to it
+   * (`addTask`, the gRPC SubmitTask); `closeRun` ends it once its tasks are done.
+   */
+  keepOpen?: boolean;
 }
 
 /** What a resume would do (and did). */
@@ -155,7 +162,12 @@ export class Engine {
       run.tasks.set(id, this.newTask(run, byId.get(id)!, plan.tasks.get(id)!.dependants));
     run.remaining = run.tasks.size;
     this.computeLft(run, plan.order);
-    const stored: StoredWorkflow = { ir, ...(options.file !== undefined && { file: options.file }) };
+    run.open = options.keepOpen === true;
+    const stored: StoredWorkflow = {
+      ir,
+      ...(options.file !== undefined && { file: options.file }),
+      ...(run.open && { open: true }),
+    };
     const record: RunRecord = {
       runId,
       workflowName: ir.name,
@@ -244,7 +256,7 @@ export class Engine {
       rerun: plan.rerun,
       redispatched: plan.redispatched,
     };
-    if (plan.rerun.length === 0) {
+    if (plan.rerun.length === 0 && !stored.open) {
       // Every task succeeded but the run was not closed (the process died after the last
       // completion): close it now.
       if (record.status === 'running') {
@@ -254,6 +266,7 @@ export class Engine {
     }
     const stateById = new Map((await this.options.store.getTasks(runId)).map((t) => [t.taskId, t]));
     const run = this.newRun(runId, stored.ir, record.params, record.createdAt, options.handlers);
+    run.open = stored.open === true;
     const dependants = dependantsOf(stored.ir.tasks);
     const rerun = new Set(plan.rerun);
     const order = topologicalOrder(stored.ir.tasks);
@@ -331,7 +344,7 @@ export class Engine {
     for (const n of task.needs) run.tasks.get(n)!.dependants.push(task.id);
     try {
       await this.options.store.addTasks(runId, [task.id]);
-      const stored: StoredWorkflow = { ir: run.ir };
+      const stored: StoredWorkflow = { ir: run.ir, ...(run.open && { open: true }) };
       await this.options.store.updateRun(runId, { workflow: stored });
     } catch (err) {
       // Not recorded: the run goes on as if the task had never been submitted.
@@ -342,7 +355,7 @@ export class Engine {
         const deps = run.tasks.get(n)!.dependants;
         deps.splice(deps.indexOf(task.id), 1);
       }
-      if (run.remaining === 0) this.finishRun(run);
+      if (run.remaining === 0 && !run.open) this.finishRun(run);
       throw err;
     }
     // Only a recorded task may make its needs more urgent.
@@ -366,6 +379,17 @@ export class Engine {
       throw new SmartQueueError('FAILED_PRECONDITION', `run ${runId} is not active (status ${rec.status})`);
     }
     this.cancelAll(run, reason);
+  }
+
+  /** Closes a run opened with `keepOpen`: it ends once its tasks are done. */
+  async closeRun(runId: string): Promise<void> {
+    const run = this.runs.get(runId);
+    if (!run) throw new SmartQueueError('NOT_FOUND', `run ${runId} is not active`);
+    if (!run.open) throw new SmartQueueError('FAILED_PRECONDITION', `run ${runId} is not open`);
+    run.open = false;
+    const stored: StoredWorkflow = { ir: run.ir };
+    await this.options.store.updateRun(runId, { workflow: stored });
+    if (run.remaining === 0) this.finishRun(run);
   }
 
   /** Cancels one task; the tasks that need it are skipped. */
@@ -927,7 +951,7 @@ export class Engine {
       // A success recorded while the run was being cancelled releases dependants: cancel them.
       else if (!isTerminal(t.status)) this.finishTask(run, t, 'cancelled', 'run cancelled');
     }
-    if (run.remaining === 0) this.finishRun(run);
+    if (run.remaining === 0 && !run.open) this.finishRun(run);
   }
 
   private exposeOutputs(run: RunState, task: RuntimeTask): void {
@@ -952,6 +976,8 @@ export class Engine {
 
   private cancelAll(run: RunState, reason: string): void {
     run.cancelled = true;
+    run.open = false; // a cancelled run takes no more tasks
+    if (run.remaining === 0) this.finishRun(run);
     // Dependants first (tasks are held needs-first), so each open task ends `cancelled` itself
     // rather than `skipped` because a need was cancelled before it.
     const open = [...run.tasks.values()].filter((t) => !isTerminal(t.status) && !t.completing).reverse();

@@ -58,6 +58,8 @@ export interface RunState {
   /** Tasks not yet terminal. */
   remaining: number;
   status: RunStatus;
+  /** Open for added tasks: it does not end when its tasks are done (until closed). */
+  open?: boolean;
   /** Set when the run was cancelled as a whole (or by fail-fast). */
   cancelled: boolean;
   deadlineMissed: boolean;
