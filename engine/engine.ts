@@ -543,25 +543,28 @@ export class Engine {
       ...(run.deadlineAt !== undefined && { deadlineAt: run.deadlineAt }),
     });
     if (run.deadlineAt !== undefined) {
-      const fire = () => {
+      const deadline = run.deadlineAt;
+      const arm = (): void => {
+        const delay = deadline - Date.now();
+        // Timers hold at most ~24.8 days (a longer wait re-arms) and may fire a millisecond
+        // early by the wall clock (then re-arm for the rest).
+        if (delay > 0) {
+          run.deadlineTimer = setTimeout(arm, Math.min(delay, MAX_TIMER_MS)).unref();
+          return;
+        }
         if (run.status !== 'running' || run.deadlineMissed) return;
         run.deadlineMissed = true;
         const at = Date.now();
-        this.events.emit('run:deadline:missed', { runId: run.runId, at, deadlineAt: run.deadlineAt! });
+        this.events.emit('run:deadline:missed', { runId: run.runId, at, deadlineAt: deadline });
         this.options.store.record({
           runId: run.runId,
           type: 'run:deadline:missed',
           at,
-          data: { deadlineAt: run.deadlineAt },
+          data: { deadlineAt: deadline },
         });
         void this.options.store.updateRun(run.runId, { deadlineMissed: true }).catch(() => {});
       };
-      const delay = run.deadlineAt - now;
-      if (delay <= 0) fire();
-      else {
-        // Timers are capped at ~24.8 days; a later deadline is checked when the run finishes.
-        if (delay < 2 ** 31 - 1) run.deadlineTimer = setTimeout(fire, delay).unref();
-      }
+      arm();
     }
   }
 
