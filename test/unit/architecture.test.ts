@@ -19,9 +19,11 @@ function sourceFiles(dir: string): string[] {
 /** Static and dynamic import specifiers of a file (type-only imports included: they still couple). */
 function importsOf(file: string): string[] {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (m) => m[1] ?? m[2]!,
-  );
+  return [
+    ...text.matchAll(
+      /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+    ),
+  ].map((m) => m[1] ?? m[2]!);
 }
 
 /** Resolves a relative `.js` specifier to the `.ts` file it compiles from. */
@@ -45,7 +47,8 @@ describe('architecture', () => {
       if (!file.startsWith(`engine${path.sep}`)) continue;
       for (const spec of specs) {
         const target = resolve(file, spec);
-        if (target?.startsWith(`plugins${path.sep}`) || DRIVERS.includes(spec)) offences.push(`${file} -> ${spec}`);
+        if (target?.startsWith(`plugins${path.sep}`) || DRIVERS.includes(spec))
+          offences.push(`${file} -> ${spec}`);
       }
     }
     expect(offences).toEqual([]);
