@@ -19,31 +19,13 @@ import { loadYamlText } from '../dsl/load.js';
 import { normalizeWorkflow } from '../dsl/normalize.js';
 import type { WorkflowSource } from '../dsl/source.js';
 import { DEFAULT_LIMITS, parseYamlDocuments } from '../dsl/yaml-loader.js';
+import { intOption, prng } from './lib.js';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
-
-const LAYERS = option('layers', 100);
-const WIDTH = option('width', 100);
-const RUNS = option('runs', 5);
+const LAYERS = intOption('layers', 100);
+const WIDTH = intOption('width', 100);
+const RUNS = intOption('runs', 5);
 const TASKS = LAYERS * WIDTH;
 const NOW = Date.parse('2026-12-01T00:00:00Z');
-
-/** mulberry32: a small seeded PRNG, so every run benchmarks the same DAG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface GeneratedTask {
   id: string;

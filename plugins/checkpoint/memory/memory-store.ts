@@ -14,6 +14,7 @@ import type {
   RunRecord,
   TaskRecord,
 } from '../../../engine/stages.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
 /** An in-process {@link CheckpointStore}; `await using` closes it. */
 export interface MemoryCheckpointStore extends CheckpointStore, AsyncDisposable {}
@@ -325,22 +326,4 @@ function compareCodePoints(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return x.length - y.length;
-}
-
-function encodeCursor(createdAt: number, runId: string): string {
-  return Buffer.from(JSON.stringify([createdAt, runId])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: number; runId: string } {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') {
-      return { createdAt: value[0], runId: value[1] };
-    }
-  } catch {
-    // Fall through to the one error below: the cause is always "not a cursor we issued".
-  }
-  throw new SmartQueueError('INVALID_ARGUMENT', 'cursor is not one returned by listRuns', {
-    details: { field: 'cursor' },
-  });
 }

@@ -415,22 +415,3 @@ export function resolveListLimit(limit: number | undefined): number {
   }
   return Math.min(limit, MAX_LIST_LIMIT);
 }
-
-/** The cursor is the (createdAt, runId) key of the last run of a page, as base64url JSON. */
-export function encodeCursor(createdAt: number, runId: string): string {
-  return Buffer.from(JSON.stringify([createdAt, runId])).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): { createdAt: number; runId: string } {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') {
-      return { createdAt: value[0], runId: value[1] };
-    }
-  } catch {
-    // Fall through to the one error below: the cause is always "not a cursor we issued".
-  }
-  throw new SmartQueueError('INVALID_ARGUMENT', 'cursor is not one returned by listRuns', {
-    details: { field: 'cursor' },
-  });
-}

@@ -21,8 +21,6 @@ import type {
 import {
   completionEvent,
   completionToRow,
-  decodeCursor,
-  encodeCursor,
   eventFromRow,
   listRunsSql,
   migrate,
@@ -40,6 +38,7 @@ import {
   type Statements,
   type TaskPatchRow,
 } from './schema.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
 /** Options of {@link createSqliteCheckpointStore}. */
 export interface SqliteCheckpointStoreOptions {
