@@ -1,0 +1,58 @@
+/**
+ * Idempotency keys: a repeated request with the same key gets the original answer; the same key
+ * on a different request is ALREADY_EXISTS. Remembered in this process only (bounded, oldest
+ * forgotten first); sharing keys across instances (Coordinator.reserve) comes with multi-node serving.
+ */
+import { createHash } from 'node:crypto';
+import { SmartQueueError } from '../../../engine/errors.js';
+
+/** A stable digest of a request (object keys sorted), to tell a retry from a different request. */
+export function fingerprint(value: unknown): string {
+  const canonical = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(canonical);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+      );
+    }
+    return v;
+  };
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex');
+}
+
+export class IdempotencyCache<T> {
+  private readonly entries = new Map<string, { fingerprint: string; result: Promise<T> }>();
+
+  constructor(private readonly max: number) {}
+
+  /**
+   * Runs `fn` once per key. Concurrent calls with the same key share one execution; a failed
+   * execution is forgotten, so the client may retry it.
+   */
+  async run(key: string, print: string, fn: () => Promise<T>): Promise<{ value: T; deduplicated: boolean }> {
+    const hit = this.entries.get(key);
+    if (hit) {
+      if (hit.fingerprint !== print) {
+        throw new SmartQueueError(
+          'ALREADY_EXISTS',
+          `idempotency key "${key.split('\u0000').pop()}" was already used for a different request`,
+          { details: { idempotencyKey: key } },
+        );
+      }
+      return { value: await hit.result, deduplicated: true };
+    }
+    const result = fn();
+    this.entries.set(key, { fingerprint: print, result });
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    try {
+      return { value: await result, deduplicated: false };
+    } catch (err) {
+      if (this.entries.get(key)?.result === result) this.entries.delete(key);
+      throw err;
+    }
+  }
+}

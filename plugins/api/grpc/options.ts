@@ -1,0 +1,53 @@
+/** Options of the gRPC API, validated and defaulted in one place. */
+import { SmartQueueError } from '../../../engine/errors.js';
+import type { Engine } from '../../../engine/engine.js';
+import type { CheckpointStore } from '../../../engine/stages.js';
+
+/** Limits that protect the server from oversized requests. */
+export interface GrpcApiLimits {
+  /** Largest request message accepted (bytes); larger ones get RESOURCE_EXHAUSTED. @default 4194304 (4 MiB) */
+  maxMessageBytes?: number;
+  /** Most tasks one SubmitWorkflow may start; more is RESOURCE_EXHAUSTED. @default 10000 */
+  maxTasksPerSubmission?: number;
+  /** Idempotency keys remembered (per kind); the oldest are forgotten first. @default 100000 */
+  maxIdempotencyKeys?: number;
+  /** How long `close()` waits for calls in flight before cutting them off (ms). @default 5000 */
+  shutdownGraceMs?: number;
+}
+
+export interface GrpcApiOptions {
+  engine: Engine;
+  /** The engine's checkpoint store (reads: runs, tasks, the event log). */
+  store: CheckpointStore;
+  limits?: GrpcApiLimits;
+}
+
+export interface ResolvedGrpcApiOptions {
+  engine: Engine;
+  store: CheckpointStore;
+  limits: Required<GrpcApiLimits>;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new SmartQueueError('INVALID_OPTIONS', `limits.${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+export function resolveGrpcApiOptions(raw: GrpcApiOptions): ResolvedGrpcApiOptions {
+  if (!raw?.engine || !raw.store)
+    throw new SmartQueueError('INVALID_OPTIONS', 'createGrpcApi needs engine and store');
+  const l = raw.limits ?? {};
+  return {
+    engine: raw.engine,
+    store: raw.store,
+    limits: {
+      maxMessageBytes: positiveInt('maxMessageBytes', l.maxMessageBytes, 4 * 1024 * 1024),
+      maxTasksPerSubmission: positiveInt('maxTasksPerSubmission', l.maxTasksPerSubmission, 10_000),
+      maxIdempotencyKeys: positiveInt('maxIdempotencyKeys', l.maxIdempotencyKeys, 100_000),
+      shutdownGraceMs: positiveInt('shutdownGraceMs', l.shutdownGraceMs, 5000),
+    },
+  };
+}

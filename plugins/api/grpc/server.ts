@@ -1,0 +1,128 @@
+/**
+ * The SmartQueue gRPC server: the client service over an engine, standard health checking
+ * (grpc.health.v1) and server reflection. Every call's failure becomes a status (errors.ts);
+ * nothing a client sends can throw out of a handler.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { SmartQueueError } from '../../../engine/errors.js';
+import type { SmartQueueHandlers } from '../../../proto/generated/smartqueue/v1/SmartQueue.js';
+import { shuttingDown, toServiceError } from './errors.js';
+import { resolveGrpcApiOptions } from './options.js';
+import type { GrpcApiOptions } from './options.js';
+import { loadContract, SERVICE_NAME } from './proto.js';
+import { createQueries } from './queries.js';
+import { createSubmitTask } from './submit-task.js';
+import { createSubmitWorkflow } from './submit-workflow.js';
+import { createWatchers } from './watch-run.js';
+
+/** A gRPC API server; create it with {@link createGrpcApi}. */
+export interface GrpcApi extends AsyncDisposable {
+  /** Binds and starts serving; resolves to the bound port (useful with port 0). */
+  start(host: string, port: number): Promise<number>;
+  /**
+   * Stops: new calls get UNAVAILABLE at once, health turns NOT_SERVING, watch streams end with
+   * UNAVAILABLE, calls in flight get `shutdownGraceMs` to finish. The engine is left running.
+   */
+  close(): Promise<void>;
+}
+
+/** Creates the gRPC API over an engine and its checkpoint store. */
+export function createGrpcApi(raw: GrpcApiOptions): GrpcApi {
+  const options = resolveGrpcApiOptions(raw);
+  const { definition, grpcType } = loadContract();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.limits.maxMessageBytes,
+  });
+  const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
+  const watchers = createWatchers(options);
+  const queries = createQueries(options);
+  const submitWorkflow = createSubmitWorkflow(options);
+  const submitTask = createSubmitTask(options);
+  let closing: Promise<void> | undefined;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  /** Wraps an async implementation as a unary handler that always answers with a status. */
+  const unary =
+    <Req, Res>(fn: (req: Req) => Promise<Res>) =>
+    (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
+      if (closing) {
+        callback(shuttingDown());
+        return;
+      }
+      inFlight++;
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then(
+          (res) => callback(null, res),
+          (err: unknown) => callback(toServiceError(err)),
+        )
+        .finally(() => {
+          if (--inFlight === 0) idle?.();
+        });
+    };
+
+  const handlers: SmartQueueHandlers = {
+    SubmitWorkflow: unary(submitWorkflow),
+    SubmitTask: unary(submitTask),
+    GetRun: unary(queries.getRun),
+    GetTask: unary(queries.getTask),
+    ListRuns: unary(queries.listRuns),
+    CancelRun: unary(queries.cancelRun),
+    CancelTask: unary(queries.cancelTask),
+    WatchRun: (call) => {
+      if (closing) call.emit('error', shuttingDown());
+      else watchers.watch(call);
+    },
+  };
+  server.addService(grpcType.smartqueue.v1.SmartQueue.service, handlers);
+  health.addToServer(server);
+  new ReflectionService(definition).addToServer(server);
+
+  const shutdown = async (): Promise<void> => {
+    for (const name of ['', SERVICE_NAME]) health.setStatus(name, 'NOT_SERVING');
+    watchers.endAll(new SmartQueueError('UNAVAILABLE', 'the server is shutting down'));
+    if (inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        idle = resolve;
+        timer = setTimeout(resolve, options.limits.shutdownGraceMs);
+      });
+      clearTimeout(timer);
+    }
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, options.limits.shutdownGraceMs);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  };
+
+  const close = (): Promise<void> => (closing ??= shutdown());
+
+  return {
+    start(host, port) {
+      if (closing) return Promise.reject(new SmartQueueError('UNAVAILABLE', 'the server is closed'));
+      const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+      return new Promise((resolve, reject) => {
+        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+          if (err)
+            reject(
+              new SmartQueueError('UNAVAILABLE', `cannot listen on ${address}: ${err.message}`, {
+                cause: err,
+              }),
+            );
+          else resolve(bound);
+        });
+      });
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
