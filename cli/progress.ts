@@ -103,6 +103,10 @@ export function followRun(
         if (p.willRetry) c.retries++;
         print(`${p.willRetry ? 'retry  ' : 'FAILED '} ${p.taskId}: ${String(p.error)}`);
         break;
+      case 'task:attempt:lost':
+        c.running--;
+        print(`lost    ${p.taskId} (worker ${String(p.workerId)}: ${String(p.reason)}); re-dispatching`);
+        break;
       case 'task:state:skipped':
         c.skipped++;
         print(`skip    ${p.taskId}: ${String(p.reason)}`);

@@ -411,6 +411,43 @@ export class Engine {
     this.finishTask(run, task, 'cancelled', reason);
   }
 
+  /**
+   * A worker is gone (missed heartbeats, closed connection): its attempts in flight go back to
+   * the ready heaps at once (worker loss does not count against a task's retries), and a late
+   * result from one of those attempts is discarded as stale. The caller removes the worker
+   * from the balancer. Returns the tasks re-queued.
+   */
+  workerLost(workerId: string, reason = 'worker lost'): { runId: string; taskId: string; attempt: number }[] {
+    const lost: { runId: string; taskId: string; attempt: number }[] = [];
+    for (const [key, slot] of this.inflight) {
+      if (slot.workerId !== workerId) continue;
+      this.inflight.delete(key);
+      this.options.balancer.finish(workerId, slot.cost);
+      const [runId, taskId, attempt] = key.split('\u0000') as [string, string, string];
+      const run = this.runs.get(runId);
+      const task = run?.tasks.get(taskId);
+      if (
+        !run ||
+        !task ||
+        task.status !== 'dispatched' ||
+        task.completing ||
+        task.attempt !== Number(attempt)
+      )
+        continue;
+      const at = Date.now();
+      task.status = 'pending';
+      this.options.store.record(
+        { runId, type: 'task:attempt:lost', at, taskId, attempt: task.attempt, data: { workerId, reason } },
+        { runId, taskId, status: 'pending' },
+      );
+      this.events.emit('task:attempt:lost', { runId, taskId, at, attempt: task.attempt, workerId, reason });
+      lost.push({ runId, taskId, attempt: task.attempt });
+      if (!run.cancelled) this.enqueue(run, task);
+    }
+    this.dispatcher.schedule();
+    return lost;
+  }
+
   /** Stops dispatching and result handling; flushes the store. Runs stay resumable. */
   async close(): Promise<void> {
     if (this.closed) return;

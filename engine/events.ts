@@ -33,6 +33,7 @@ export interface EngineEvents {
     willRetry: boolean;
   };
   'task:retry:scheduled': TaskRef & { attempt: number; delayMs: number };
+  'task:attempt:lost': TaskRef & { attempt: number; workerId: string; reason: string };
   'task:state:skipped': TaskRef & { reason: string };
   'task:state:cancelled': TaskRef & { reason: string };
   'task:deadline:missed': TaskRef & { deadlineAt: number; lateByMs: number };

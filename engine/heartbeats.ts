@@ -1,0 +1,81 @@
+/**
+ * Worker liveness: a worker that misses `missedLimit` heartbeats in a row (3 by default, at the
+ * configured interval, 30 s by default) is declared dead, once. The engine then re-dispatches
+ * its attempts (`Engine.workerLost`); a late result from one of them is discarded.
+ */
+import { SmartQueueError } from './errors.js';
+
+export interface HeartbeatOptions {
+  /** Expected time between heartbeats. @default 30_000 */
+  intervalMs?: number;
+  /** Heartbeats missed in a row before a worker is declared dead. @default 3 */
+  missedLimit?: number;
+  /** Called once when a worker is declared dead (it is forgotten afterwards). */
+  onDead(workerId: string, silentForMs: number): void;
+  now?: () => number;
+}
+
+export class HeartbeatMonitor {
+  private readonly lastBeat = new Map<string, number>();
+  private readonly intervalMs: number;
+  private readonly missedLimit: number;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: HeartbeatOptions) {
+    this.intervalMs = options.intervalMs ?? 30_000;
+    this.missedLimit = options.missedLimit ?? 3;
+    this.now = options.now ?? Date.now;
+    if (!(this.intervalMs > 0) || !Number.isInteger(this.missedLimit) || this.missedLimit < 1) {
+      throw new SmartQueueError(
+        'INVALID_OPTIONS',
+        'heartbeat intervalMs must be > 0 and missedLimit an integer >= 1',
+      );
+    }
+  }
+
+  /** How long a worker may stay silent before it is declared dead. */
+  get deadlineMs(): number {
+    return this.intervalMs * this.missedLimit;
+  }
+
+  /** Records a heartbeat (joining counts as one). */
+  beat(workerId: string): void {
+    this.lastBeat.set(workerId, this.now());
+  }
+
+  /** Forgets a worker that left on purpose. */
+  forget(workerId: string): void {
+    this.lastBeat.delete(workerId);
+  }
+
+  /** Workers being watched. */
+  get size(): number {
+    return this.lastBeat.size;
+  }
+
+  /** Declares dead every worker silent for longer than the deadline. */
+  check(): string[] {
+    const now = this.now();
+    const dead: string[] = [];
+    for (const [id, at] of this.lastBeat) {
+      if (now - at > this.deadlineMs) dead.push(id);
+    }
+    for (const id of dead) {
+      const silent = now - this.lastBeat.get(id)!;
+      this.lastBeat.delete(id);
+      this.options.onDead(id, silent);
+    }
+    return dead;
+  }
+
+  /** Checks on a timer (a fraction of the interval, so detection is at most that late). */
+  start(): void {
+    this.timer ??= setInterval(() => this.check(), Math.max(10, Math.floor(this.intervalMs / 2))).unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
