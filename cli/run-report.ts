@@ -46,7 +46,7 @@ export async function printRunSummary(
   const parts = Object.entries(counts).map(([k, v]) => `${v} ${k}`);
   const late = run?.deadlineMissed
     ? ', MISSED its deadline'
-    : run?.deadlineAt !== undefined
+    : run?.deadlineAt !== undefined && status !== 'running'
       ? ', met its deadline'
       : '';
   io.out('');

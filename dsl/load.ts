@@ -140,14 +140,22 @@ export async function loadWorkflowFile(
   file: string,
   limits: LoaderLimits = DEFAULT_LIMITS,
 ): Promise<LoadResult> {
-  const ext = path.extname(file).toLowerCase();
-  if (MODULE_EXT.has(ext)) return loadModule(file, file, limits);
   let info;
   try {
     info = await stat(file);
   } catch {
     return { workflows: [], diagnostics: [fileDiagnostic(file, 'no such file')] };
   }
+  if (info.isDirectory()) {
+    return {
+      workflows: [],
+      diagnostics: [
+        fileDiagnostic(file, 'is a directory: name a workflow file (validate takes directories)'),
+      ],
+    };
+  }
+  const ext = path.extname(file).toLowerCase();
+  if (MODULE_EXT.has(ext)) return loadModule(file, file, limits);
   if (info.size > limits.maxFileBytes) {
     return {
       workflows: [],

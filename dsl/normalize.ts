@@ -242,7 +242,7 @@ export function paramValueProblem(param: ParamIR, value: unknown): string | unde
     (t === 'string' && typeof value === 'string') ||
     (t === 'boolean' && typeof value === 'boolean') ||
     (t === 'number' && typeof value === 'number' && Number.isFinite(value)) ||
-    (t === 'integer' && typeof value === 'number' && Number.isInteger(value));
+    (t === 'integer' && typeof value === 'number' && Number.isSafeInteger(value));
   if (!ok) return `expected a value of type ${t}, got ${JSON.stringify(value)}`;
   if (param.enum && !param.enum.includes(value as string | number)) {
     return `${JSON.stringify(value)} is not one of ${param.enum.map((v) => JSON.stringify(v)).join(', ')}`;

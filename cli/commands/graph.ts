@@ -33,7 +33,9 @@ export function toDot(plan: CompiledPlan): string {
   for (const id of plan.order) {
     const t = plan.tasks.get(id)!;
     const style = critical.has(id) ? ', color=red, penwidth=2' : '';
-    lines.push(`  ${q(id)} [label=${q(`${id}\\n${formatDuration(t.estimateMs)}`)}${style}];`);
+    // Escape the id, then join with dot's own line break (`\\n` in the quoted label).
+    const label = `${q(id).slice(0, -1)}\\n${formatDuration(t.estimateMs)}"`;
+    lines.push(`  ${q(id)} [label=${label}${style}];`);
   }
   for (const id of plan.order) {
     for (const n of plan.tasks.get(id)!.needs) {

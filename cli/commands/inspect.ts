@@ -102,7 +102,7 @@ export function registerInspect(program: Command, io: CliIO): void {
         io.out('');
         io.out(`critical path taken: ${critical.join(' -> ') || '-'}`);
         io.out(
-          `missed deadlines: ${late.length ? late.join(', ') : run.deadlineMissed ? 'run deadline' : 'none'}`,
+          `missed deadlines: ${[...(run.deadlineMissed ? ['run deadline'] : []), ...late].join(', ') || (run.status === 'running' ? 'none yet' : 'none')}`,
         );
         if (events) {
           io.out('');

@@ -65,7 +65,13 @@ export function registerRuns(program: Command, io: CliIO): void {
             r.status,
             new Date(r.createdAt).toISOString().replace('T', ' ').slice(0, 19),
             r.finishedAt !== undefined ? formatDuration(r.finishedAt - r.createdAt) : '-',
-            r.deadlineAt === undefined ? '-' : r.deadlineMissed ? 'missed' : 'met',
+            r.deadlineAt === undefined
+              ? '-'
+              : r.deadlineMissed
+                ? 'missed'
+                : r.status === 'running'
+                  ? 'pending'
+                  : 'met',
           ]);
           io.out(table(['run', 'workflow', 'status', 'started (UTC)', 'took', 'deadline'], rows));
           if (page.nextCursor) io.out(`more: smartqueue runs ${page.nextCursor}`);

@@ -47,11 +47,19 @@ export function createWatchers(options: ResolvedGrpcApiOptions): Watchers {
     };
 
     // Also settles when the client goes away, so a stalled read never outlives its stream.
+    // Waits for the client to read (or leave); removes its listeners either way, so a slow
+    // reader does not pile up listeners on the call.
     const drain = () =>
       new Promise<void>((resolve) => {
-        call.once('drain', resolve);
-        call.once('cancelled', resolve);
-        call.once('close', resolve);
+        const done = () => {
+          call.off('drain', done);
+          call.off('cancelled', done);
+          call.off('close', done);
+          resolve();
+        };
+        call.on('drain', done);
+        call.on('cancelled', done);
+        call.on('close', done);
       });
 
     /** Sends what the log holds from `next`; ends the stream once the finished run is sent. */

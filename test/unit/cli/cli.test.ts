@@ -106,6 +106,14 @@ describe('smartqueue plan', () => {
     expect(ok.code).toBe(0);
   });
 
+  it('names a directory given where a file is expected, in one line', async () => {
+    const r = await cli('plan', 'workflows/examples');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'workflows/examples:1:1 is a directory: name a workflow file (validate takes directories)',
+    );
+  });
+
   it('exits 1 with the diagnostics of a broken file', async () => {
     const r = await cli('plan', path.posix.join(BROKEN, 'cycle-three-tasks.yaml'));
     expect(r.code).toBe(1);
@@ -132,6 +140,9 @@ describe('smartqueue graph', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^digraph "sales-etl" \{/);
     expect(r.stdout).toMatch(/"extract" -> "transform-eu"/);
+    // One escape level: dot renders `\n` in a quoted label as a line break.
+    expect(r.stdout).toContain('"extract" [label="extract\\n');
+    expect(r.stdout).not.toContain('\\\\n');
   });
 
   it('refuses an unknown format', async () => {

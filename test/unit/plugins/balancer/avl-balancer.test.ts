@@ -98,6 +98,24 @@ describe('createAvlBalancer', () => {
     expect(balancer.stats.reinserts).toBe(before + 1);
   });
 
+  it('batches a burst of heartbeat reports (and finishes) into one re-insert too', () => {
+    const balancer = createAvlBalancer({
+      workers: [
+        { id: 'a', capacity: 4 },
+        { id: 'b', capacity: 4 },
+      ],
+    });
+    for (let i = 0; i < 4; i++) balancer.assign('a', 1);
+    balancer.flush();
+    const before = balancer.stats.reinserts;
+    for (let i = 0; i < 500; i++) balancer.report('a', i % 7);
+    for (let i = 0; i < 3; i++) balancer.finish('a', 1);
+    expect(balancer.stats.reinserts).toBe(before);
+    balancer.flush();
+    expect(balancer.stats.reinserts).toBe(before + 1);
+    expect(loadsById(balancer.snapshot())['a']).toMatchObject({ running: 1, reported: 499 % 7 });
+  });
+
   it('pays one re-insert per dirty worker per flush, not per update', () => {
     const ids = Array.from({ length: 20 }, (_, i) => `w${String(i).padStart(2, '0')}`);
     const balancer = createAvlBalancer({ workers: ids.map((id) => ({ id, capacity: 100 })) });
