@@ -10,7 +10,11 @@ import { registerReplay } from './commands/replay.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
+import { registerSubmit } from './commands/submit.js';
+import { registerSubmitTask } from './commands/submit-task.js';
 import { registerValidate } from './commands/validate.js';
+import { registerWatch } from './commands/watch.js';
+import { registerWorker } from './commands/worker.js';
 import type { CliIO } from './output.js';
 import { processIO, reportFailure } from './output.js';
 
@@ -35,6 +39,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerInspect(program, io);
   registerReplay(program, io, setExit);
   registerServe(program, io);
+  registerSubmit(program, io, setExit);
+  registerSubmitTask(program, io, setExit);
+  registerWatch(program, io, setExit);
+  registerWorker(program, io);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -10,12 +10,15 @@ export interface CliIO {
   err(text: string): void;
   /** True when stdout is an interactive terminal. */
   isTTY: boolean;
+  /** Writes raw text (no newline added): the live progress line redraws itself with it. */
+  raw?(text: string): void;
 }
 
 export const processIO: CliIO = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
   isTTY: Boolean(process.stdout.isTTY),
+  raw: (t) => process.stdout.write(t),
 };
 
 /** Renders rows as a left-aligned table (right-aligned for columns named in `right`). */

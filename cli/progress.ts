@@ -45,6 +45,7 @@ export function followRun(
   };
   const clock = () => new Date().toISOString().slice(11, 23);
   let lastLine = '';
+  const write = (text: string) => (io.raw ? io.raw(text) : io.out(text));
 
   const statusLine = () => {
     const frac = c.total ? (c.done + c.failed + c.skipped) / c.total : 1;
@@ -69,13 +70,13 @@ export function followRun(
   const redraw = () => {
     const line = statusLine();
     if (line !== lastLine) {
-      process.stdout.write(`\r\x1b[2K${line}`);
+      write(`\r\x1b[2K${line}`);
       lastLine = line;
     }
   };
   const print = (text: string) => {
     if (mode === 'tty') {
-      process.stdout.write(`\r\x1b[2K${text}\n`);
+      write(`\r\x1b[2K${text}\n`);
       lastLine = '';
       redraw();
     } else if (mode === 'lines') io.out(`${clock()} ${text}`);
@@ -135,7 +136,7 @@ export function followRun(
       if (timer) clearInterval(timer);
       if (mode === 'tty') {
         redraw();
-        process.stdout.write('\n');
+        write('\n');
       }
     },
   };

@@ -411,6 +411,11 @@ export class Engine {
     this.finishTask(run, task, 'cancelled', reason);
   }
 
+  /** New capacity appeared (a worker joined): dispatch ready tasks now. */
+  wake(): void {
+    this.dispatcher.schedule();
+  }
+
   /**
    * A worker is gone (missed heartbeats, closed connection): its attempts in flight go back to
    * the ready heaps at once (worker loss does not count against a task's retries), and a late
@@ -421,31 +426,50 @@ export class Engine {
     const lost: { runId: string; taskId: string; attempt: number }[] = [];
     for (const [key, slot] of this.inflight) {
       if (slot.workerId !== workerId) continue;
-      this.inflight.delete(key);
-      this.options.balancer.finish(workerId, slot.cost);
-      const [runId, taskId, attempt] = key.split('\u0000') as [string, string, string];
-      const run = this.runs.get(runId);
-      const task = run?.tasks.get(taskId);
-      if (
-        !run ||
-        !task ||
-        task.status !== 'dispatched' ||
-        task.completing ||
-        task.attempt !== Number(attempt)
-      )
-        continue;
-      const at = Date.now();
-      task.status = 'pending';
-      this.options.store.record(
-        { runId, type: 'task:attempt:lost', at, taskId, attempt: task.attempt, data: { workerId, reason } },
-        { runId, taskId, status: 'pending' },
-      );
-      this.events.emit('task:attempt:lost', { runId, taskId, at, attempt: task.attempt, workerId, reason });
-      lost.push({ runId, taskId, attempt: task.attempt });
-      if (!run.cancelled) this.enqueue(run, task);
+      const requeued = this.requeueLost(key, reason);
+      if (requeued) lost.push(requeued);
     }
     this.dispatcher.schedule();
     return lost;
+  }
+
+  /** Puts the attempt in flight under `key` back in the ready heaps; returns it if it was live. */
+  private requeueLost(
+    key: string,
+    reason: string,
+  ): { runId: string; taskId: string; attempt: number } | undefined {
+    const slot = this.inflight.get(key);
+    if (!slot) return undefined;
+    this.inflight.delete(key);
+    this.options.balancer.finish(slot.workerId, slot.cost);
+    const [runId, taskId, attempt] = key.split('\u0000') as [string, string, string];
+    const run = this.runs.get(runId);
+    const task = run?.tasks.get(taskId);
+    if (!run || !task || task.status !== 'dispatched' || task.completing || task.attempt !== Number(attempt))
+      return undefined;
+    const at = Date.now();
+    task.status = 'pending';
+    this.options.store.record(
+      {
+        runId,
+        type: 'task:attempt:lost',
+        at,
+        taskId,
+        attempt: task.attempt,
+        data: { workerId: slot.workerId, reason },
+      },
+      { runId, taskId, status: 'pending' },
+    );
+    this.events.emit('task:attempt:lost', {
+      runId,
+      taskId,
+      at,
+      attempt: task.attempt,
+      workerId: slot.workerId,
+      reason,
+    });
+    if (!run.cancelled) this.enqueue(run, task);
+    return { runId, taskId, attempt: task.attempt };
   }
 
   /** Stops dispatching and result handling; flushes the store. Runs stay resumable. */
@@ -723,20 +747,11 @@ export class Engine {
         slackMs,
       });
     }
+    // The transport could not deliver it (the worker went between pick and send): the attempt
+    // goes back to the heaps like a lost worker's, without spending the task's retries.
     this.options.transport.dispatch(assignment).catch((err: unknown) => {
-      void this.onResult({
-        runId: task.runId,
-        taskId: task.id,
-        attempt: task.attempt,
-        workerId,
-        ok: false,
-        startedAt: now,
-        finishedAt: Date.now(),
-        error: {
-          message: `dispatch failed: ${err instanceof Error ? err.message : String(err)}`,
-          retryable: true,
-        },
-      });
+      this.requeueLost(inflightKey, `dispatch failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.dispatcher.schedule();
     });
   }
 

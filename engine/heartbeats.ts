@@ -21,6 +21,7 @@ export class HeartbeatMonitor {
   private readonly missedLimit: number;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
+  private lastCheck: number | undefined;
 
   constructor(private readonly options: HeartbeatOptions) {
     this.intervalMs = options.intervalMs ?? 30_000;
@@ -54,9 +55,16 @@ export class HeartbeatMonitor {
     return this.lastBeat.size;
   }
 
-  /** Declares dead every worker silent for longer than the deadline. */
+  /**
+   * Declares dead every worker silent for longer than the deadline. After a stall of this
+   * process's own event loop (the previous check is more than an interval ago), heartbeats may
+   * be queued unread: that check only notes the time, and the next one decides.
+   */
   check(): string[] {
     const now = this.now();
+    const previous = this.lastCheck;
+    this.lastCheck = now;
+    if (previous !== undefined && now - previous > this.intervalMs) return [];
     const dead: string[] = [];
     for (const [id, at] of this.lastBeat) {
       if (now - at > this.deadlineMs) dead.push(id);

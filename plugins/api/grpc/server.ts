@@ -28,9 +28,35 @@ export interface GrpcApi extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/**
+ * Checks a call before it runs: throw a SmartQueueError with code UNAUTHENTICATED or
+ * PERMISSION_DENIED (or any other) to refuse it with that status. `method` is the RPC name
+ * (`SubmitTask`, `Connect`, ...); `request` is the request message of unary and
+ * server-streaming calls, undefined for client- and bidi-streaming ones.
+ */
+export type GrpcAuthorize = (
+  metadata: grpc.Metadata,
+  method: string,
+  request?: unknown,
+) => void | Promise<void>;
+
+/** What else runs on the same gRPC server (and how it is secured). */
+export interface GrpcServerExtras {
+  /** Server credentials (TLS, mutual TLS). @default insecure */
+  credentials?: grpc.ServerCredentials;
+  /** Checks every call of the client API (and of the added services that honour it). @default none */
+  authorize?: GrpcAuthorize;
+  /**
+   * More services on the same port (e.g. the Workers service), added before the server starts.
+   * Each gets a function that tells whether the server is shutting down.
+   */
+  services?: ((server: grpc.Server, closing: () => boolean) => void)[];
+}
+
 /** Creates the gRPC API over an engine and its checkpoint store. */
-export function createGrpcApi(raw: GrpcApiOptions): GrpcApi {
+export function createGrpcApi(raw: GrpcApiOptions, extras: GrpcServerExtras = {}): GrpcApi {
   const options = resolveGrpcApiOptions(raw);
+  const authorize = extras.authorize;
   const { definition, grpcType } = loadContract();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.limits.maxMessageBytes,
@@ -46,7 +72,7 @@ export function createGrpcApi(raw: GrpcApiOptions): GrpcApi {
 
   /** Wraps an async implementation as a unary handler that always answers with a status. */
   const unary =
-    <Req, Res>(fn: (req: Req) => Promise<Res>) =>
+    <Req, Res>(method: string, fn: (req: Req) => Promise<Res>) =>
     (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
       if (closing) {
         callback(shuttingDown());
@@ -54,6 +80,7 @@ export function createGrpcApi(raw: GrpcApiOptions): GrpcApi {
       }
       inFlight++;
       Promise.resolve()
+        .then(() => authorize?.(call.metadata, method, call.request))
         .then(() => fn(call.request))
         .then(
           (res) => callback(null, res),
@@ -65,21 +92,30 @@ export function createGrpcApi(raw: GrpcApiOptions): GrpcApi {
     };
 
   const handlers: SmartQueueHandlers = {
-    SubmitWorkflow: unary(submitWorkflow),
-    SubmitTask: unary(submitTask),
-    GetRun: unary(queries.getRun),
-    GetTask: unary(queries.getTask),
-    ListRuns: unary(queries.listRuns),
-    CancelRun: unary(queries.cancelRun),
-    CancelTask: unary(queries.cancelTask),
+    SubmitWorkflow: unary('SubmitWorkflow', submitWorkflow),
+    SubmitTask: unary('SubmitTask', submitTask),
+    GetRun: unary('GetRun', queries.getRun),
+    GetTask: unary('GetTask', queries.getTask),
+    ListRuns: unary('ListRuns', queries.listRuns),
+    CancelRun: unary('CancelRun', queries.cancelRun),
+    CancelTask: unary('CancelTask', queries.cancelTask),
     WatchRun: (call) => {
       if (closing) call.emit('error', shuttingDown());
-      else watchers.watch(call);
+      else if (!authorize) watchers.watch(call);
+      else {
+        Promise.resolve()
+          .then(() => authorize(call.metadata, 'WatchRun', call.request))
+          .then(
+            () => watchers.watch(call),
+            (err: unknown) => call.emit('error', toServiceError(err)),
+          );
+      }
     },
   };
   server.addService(grpcType.smartqueue.v1.SmartQueue.service, handlers);
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
+  for (const add of extras.services ?? []) add(server, () => closing !== undefined);
 
   const shutdown = async (): Promise<void> => {
     for (const name of ['', SERVICE_NAME]) health.setStatus(name, 'NOT_SERVING');
@@ -111,15 +147,19 @@ export function createGrpcApi(raw: GrpcApiOptions): GrpcApi {
       if (closing) return Promise.reject(new SmartQueueError('UNAVAILABLE', 'the server is closed'));
       const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
       return new Promise((resolve, reject) => {
-        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
-          if (err)
-            reject(
-              new SmartQueueError('UNAVAILABLE', `cannot listen on ${address}: ${err.message}`, {
-                cause: err,
-              }),
-            );
-          else resolve(bound);
-        });
+        server.bindAsync(
+          address,
+          extras.credentials ?? grpc.ServerCredentials.createInsecure(),
+          (err, bound) => {
+            if (err)
+              reject(
+                new SmartQueueError('UNAVAILABLE', `cannot listen on ${address}: ${err.message}`, {
+                  cause: err,
+                }),
+              );
+            else resolve(bound);
+          },
+        );
       });
     },
     close,

@@ -37,6 +37,8 @@ describe('HeartbeatMonitor', () => {
     now = 3001; // a: silent 3001 ms > 3 intervals
     expect(m.check()).toEqual(['a']);
     expect(dead).toEqual([['a', 3001]]);
+    now = 9_900;
+    expect(m.check()).toEqual([]); // the first check after a long gap only notes the time
     now = 10_000;
     expect(m.check()).toEqual(['b']);
     expect(m.check()).toEqual([]);
@@ -112,5 +114,44 @@ describe('Engine.workerLost', () => {
   it('does nothing for a worker with nothing in flight', async () => {
     const h = await createHarness({ handlers: {} });
     expect(h.engine.workerLost('nobody')).toEqual([]);
+  });
+});
+
+describe('HeartbeatMonitor after a stall of its own process', () => {
+  it('does not declare workers dead on the first check after the event loop was blocked', () => {
+    let now = 0;
+    const dead: string[] = [];
+    const m = new HeartbeatMonitor({ intervalMs: 100, onDead: (id) => dead.push(id), now: () => now });
+    m.beat('a');
+    expect(m.check()).toEqual([]);
+    now = 5000; // the process itself was stuck; a's heartbeats may sit unread in a socket
+    expect(m.check()).toEqual([]);
+    m.beat('a'); // they are read now
+    now = 5050;
+    expect(m.check()).toEqual([]);
+    now = 5400; // truly silent since 5000
+    expect(m.check()).toEqual([]); // (> an interval since the last check: a stall again)
+    now = 5450;
+    expect(m.check()).toEqual(['a']);
+    expect(dead).toEqual(['a']);
+  });
+});
+
+describe('Engine dispatch failures', () => {
+  it("put the attempt back without spending the task's retries", async () => {
+    const h = await createHarness({ handlers: { job: () => ({ ok: true }) } });
+    // The transport refuses the first delivery (the worker vanished between pick and send).
+    const original = h.transport.dispatch.bind(h.transport);
+    let refused = 0;
+    h.transport.dispatch = (a) => (refused++ === 0 ? Promise.reject(new Error('gone')) : original(a));
+    const lost = record(h.engine, 'task:attempt:lost');
+    const runId = await h.engine.startRun(
+      plan({ tasks: [{ id: 't', uses: 'job', estimate: '1ms', retries: 0 }] }),
+    );
+    expect(await finish(h.engine, runId)).toBe('succeeded');
+    expect(lost).toEqual([
+      expect.objectContaining({ taskId: 't', attempt: 1, reason: 'dispatch failed: gone' }),
+    ]);
+    expect((await tasksById(h.store, runId)).get('t')).toMatchObject({ status: 'succeeded', attempt: 2 });
   });
 });

@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { SmartQueueError } from '../../engine/errors.js';
+import type { TaskHandler } from '../../engine/handler.js';
+import { builtinHandlers } from '../../plugins/handlers/index.js';
+import { createRemoteWorker } from '../../plugins/transport/remote/remote-worker.js';
+import { loadHandlersModule } from '../handlers-module.js';
+import type { CliIO } from '../output.js';
+import { formatLogLine } from '../progress.js';
+import { handlersOption, intOption } from './common.js';
+
+interface WorkerOptions {
+  server: string;
+  handlers?: string;
+  capacity: number;
+  id?: string;
+  heartbeatInterval?: number;
+  allowRun?: boolean;
+  grace: number;
+}
+
+export function registerWorker(program: Command, io: CliIO): void {
+  program
+    .command('worker')
+    .summary('run tasks for a SmartQueue server (connects to its Workers service)')
+    .description(
+      'Connects to `smartqueue serve --listen` at --server, registers the handlers it can run (the built-in ' +
+        'sleep, http and noop, `run` with --allow-run, and those of --handlers), and runs the tasks it is ' +
+        'sent, --capacity at a time. It heartbeats at the interval the server asks (or --heartbeat-interval, ' +
+        'if shorter) and reconnects with exponential backoff and jitter when the connection drops. On ' +
+        'SIGTERM/SIGINT it takes no new tasks, gives running ones --grace ms to finish, cancels the rest ' +
+        '(the server dispatches them again) and exits. With SMARTQUEUE_TOKEN set, it sends that bearer token.',
+    )
+    .requiredOption('--server <host:port>', 'the server to connect to')
+    .option(...handlersOption)
+    .option('--capacity <n>', 'attempts run at once', intOption('--capacity'), 4)
+    .option('--id <id>', 'worker id, stable across reconnects [default: <hostname>-<pid>]')
+    .option('--heartbeat-interval <ms>', 'heartbeat at least this often', intOption('--heartbeat-interval'))
+    .option('--allow-run', 'register the built-in `run` handler (argv tasks; the server must allow them too)')
+    .option(
+      '--grace <ms>',
+      'on SIGTERM, how long running tasks may take to finish',
+      intOption('--grace'),
+      10_000,
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ smartqueue worker --server 127.0.0.1:7070 --capacity 8\n' +
+        '  $ smartqueue worker --server sq.internal:7070 --handlers ./handlers.ts --id etl-1',
+    )
+    .action(async (opts: WorkerOptions) => {
+      if (!/^[^\s]+:\d{1,5}$/.test(opts.server))
+        throw new SmartQueueError('INVALID_ARGUMENT', `--server must be host:port, got "${opts.server}"`);
+      if (opts.id !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(opts.id))
+        throw new SmartQueueError(
+          'INVALID_ARGUMENT',
+          `--id must be 1-128 letters, digits, ".", "_", ":" or "-", got "${opts.id}"`,
+        );
+      const builtins = builtinHandlers();
+      const handlers = new Map<string, TaskHandler>();
+      for (const name of ['sleep', 'http', 'noop']) handlers.set(name, builtins.get(name)!);
+      if (opts.allowRun) handlers.set('run', builtins.get('run')!);
+      if (opts.handlers !== undefined)
+        for (const [n, h] of await loadHandlersModule(opts.handlers)) handlers.set(n, h);
+      const clock = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
+      const token = process.env.SMARTQUEUE_TOKEN;
+      const worker = createRemoteWorker({
+        ...(token && { metadata: { authorization: `Bearer ${token}` } }),
+        server: opts.server,
+        capacity: opts.capacity,
+        handlers,
+        ...(opts.id !== undefined && { id: opts.id }),
+        ...(opts.heartbeatInterval !== undefined && { heartbeatIntervalMs: opts.heartbeatInterval }),
+        log: (line) => io.out(`${clock()} ${line}`),
+        logger: (line) => io.err(formatLogLine(line)),
+      });
+      io.out(
+        `worker ${worker.id}: handlers ${[...handlers.keys()].join(', ')}; connecting to ${opts.server}`,
+      );
+      worker.start();
+      const signal = await new Promise<string>((resolve) => {
+        const stop = (s: string) => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve(s);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      io.out(`${clock()} stopping (${signal}): ${worker.busy} task(s) running, ${opts.grace} ms to finish`);
+      await worker.close({ graceMs: opts.grace });
+      io.out(`${clock()} stopped`);
+    });
+}

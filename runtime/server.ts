@@ -1,0 +1,227 @@
+/**
+ * SmartQueue as a server: the engine on the SQLite checkpoint store, the gRPC client API and the
+ * Workers service on one gRPC port, worker processes connected over the Workers stream, and
+ * optionally workers inside this process. `smartqueue serve` is a thin shell around it.
+ */
+import { cpus } from 'node:os';
+import type * as grpc from '@grpc/grpc-js';
+import { Engine } from '../engine/engine.js';
+import { SmartQueueError } from '../engine/errors.js';
+import type { HandlerRegistry, TaskHandler } from '../engine/handler.js';
+import type { EngineOptions } from '../engine/options.js';
+import type { CheckpointStore } from '../engine/stages.js';
+import { LocalWorker } from '../engine/worker.js';
+import type { TaskLogLine } from '../engine/worker.js';
+import type { Authorizer } from '../plugins/api/grpc/auth.js';
+import { smartQueueNamespaceOf } from '../plugins/api/grpc/auth-namespaces.js';
+import { createGrpcApi } from '../plugins/api/grpc/server.js';
+import type { GrpcAuthorize } from '../plugins/api/grpc/server.js';
+import type { GrpcApiLimits } from '../plugins/api/grpc/options.js';
+import { addWorkersService } from '../plugins/api/grpc/workers-service.js';
+import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
+import { createInProcessCoordinator } from '../plugins/coordinator/in-process/index.js';
+import { builtinHandlers } from '../plugins/handlers/index.js';
+import { createEwmaPredictor } from '../plugins/predictor/ewma/index.js';
+import { createInProcessTransport } from '../plugins/transport/in-process/index.js';
+import { createRemoteTransport } from '../plugins/transport/remote/remote-transport.js';
+import type { RemoteTransport } from '../plugins/transport/remote/remote-transport.js';
+import { createRoutingTransport } from '../plugins/transport/remote/routing-transport.js';
+import { DEFAULT_STATE_PATH, openStore } from './embedded.js';
+
+/** Configuration of {@link createServer}. */
+export interface ServerConfig {
+  /** Where to listen, `host:port` (port 0 picks a free one). @default '127.0.0.1:7070' */
+  listen?: string;
+  /** SQLite file of the checkpoints; `false` keeps them in memory. @default '.smartqueue/state.db' */
+  statePath?: string | false;
+  /** Workers inside the server process (they run every handler, `run` included). @default 0 */
+  localWorkers?: number;
+  /** Attempts each local worker runs at once. @default max(4, cores * 2) */
+  localConcurrency?: number;
+  /** Extra handlers of the local workers, added to the built-in ones. @default none */
+  handlers?: Record<string, TaskHandler> | HandlerRegistry;
+  /** Heartbeat interval remote workers are told to keep (ms); 3 missed ones make a worker lost. @default 30000 */
+  heartbeatIntervalMs?: number;
+  /** Let remote workers run `run` (argv) tasks. @default false */
+  allowRemoteRun?: boolean;
+  /** Base directory of local `run` tasks' relative `cwd`. @default process.cwd() */
+  baseDir?: string;
+  /** Shards (heaps). @default 4 */
+  shards?: number;
+  /** Group-commit interval of the SQLite store (ms). @default 0 */
+  flushIntervalMs?: number;
+  /** Limits of the gRPC API. @default see GrpcApiLimits */
+  limits?: GrpcApiLimits;
+  /**
+   * TLS / mutual TLS of the gRPC port (`grpc.ServerCredentials.createSsl(...)`).
+   * @default insecure (local use only)
+   */
+  credentials?: grpc.ServerCredentials;
+  /**
+   * Checks every call (client API and Workers service) from its metadata; throw a SmartQueueError
+   * UNAUTHENTICATED or PERMISSION_DENIED to refuse it (e.g. a bearer-token check).
+   * @default every call is allowed
+   */
+  authorize?: GrpcAuthorize;
+  /**
+   * Bearer-token auth (plugins/api/grpc/auth.ts, e.g. `resolveAuth(...).authorizer`): client calls
+   * are checked as `client` in the namespace they touch, Workers calls as `worker`. Used when
+   * `authorize` is not given. @default none (every call is allowed)
+   */
+  auth?: Authorizer;
+  /** Server log lines (worker joins and losses). @default none */
+  log?: (line: string) => void;
+  /** What local handlers log through `ctx.log`. @default dropped */
+  logger?: (line: TaskLogLine) => void;
+  /** Engine options passed through. */
+  engine?: Partial<Omit<EngineOptions, 'store' | 'transport' | 'balancer' | 'coordinator'>>;
+}
+
+/** A running server; `close()` (or `await using`) shuts it down gracefully. */
+export interface SmartQueueServer extends AsyncDisposable {
+  engine: Engine;
+  store: CheckpointStore;
+  remote: RemoteTransport;
+  /** The bound address, `host:port` (the real port when 0 was asked). */
+  address: string;
+  port: number;
+  /**
+   * Stops accepting calls and worker connections, closes the API (calls in flight get a grace
+   * period), hands back in-flight attempts (they stay resumable), and flushes the checkpoints.
+   */
+  close(): Promise<void>;
+}
+
+/** Splits `host:port` (`[::1]:7070` for IPv6). @throws SmartQueueError INVALID_ARGUMENT */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535)
+    throw new SmartQueueError(
+      'INVALID_ARGUMENT',
+      `--listen must be host:port (e.g. 127.0.0.1:7070), got "${listen}"`,
+    );
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** Starts a SmartQueue server; resolves once it listens. */
+export async function createServer(config: ServerConfig = {}): Promise<SmartQueueServer> {
+  const { host, port } = parseListen(config.listen ?? '127.0.0.1:7070');
+  const localCount = config.localWorkers ?? 0;
+  const concurrency = config.localConcurrency ?? Math.max(4, cpus().length * 2);
+  if (!Number.isInteger(localCount) || localCount < 0)
+    throw new SmartQueueError('INVALID_OPTIONS', 'localWorkers must be an integer >= 0');
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new SmartQueueError('INVALID_OPTIONS', 'localConcurrency must be a positive integer');
+  const log = config.log ?? (() => {});
+  const store = await openStore(config.statePath ?? DEFAULT_STATE_PATH, {
+    flushIntervalMs: config.flushIntervalMs ?? 0,
+  });
+  const balancer = createAvlBalancer();
+  const coordinator = createInProcessCoordinator();
+  const local = createInProcessTransport();
+  let remote: RemoteTransport;
+  try {
+    remote = createRemoteTransport({
+      balancer,
+      ...(config.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: config.heartbeatIntervalMs }),
+      allowRemoteRun: config.allowRemoteRun === true,
+      refuseRunRemotely: localCount === 0,
+      log,
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const localIds = new Set<string>();
+  const transport = createRoutingTransport({ local, remote, isLocal: (id) => localIds.has(id) });
+  const engine = new Engine({
+    predictor: createEwmaPredictor(),
+    ...config.engine,
+    store,
+    transport,
+    balancer,
+    coordinator,
+    ...(config.shards !== undefined && { shards: config.shards }),
+  });
+  remote.bindEngine(engine);
+  const registry = new Map<string, TaskHandler>(
+    builtinHandlers({ run: { baseDir: config.baseDir ?? process.cwd() } }),
+  );
+  const extra =
+    config.handlers instanceof Map ? config.handlers : new Map(Object.entries(config.handlers ?? {}));
+  for (const [name, h] of extra) registry.set(name, h);
+  const workers: LocalWorker[] = [];
+  for (let i = 0; i < localCount; i++) {
+    // Remote worker ids cannot contain "/", so these never collide with one.
+    const id = `local/${i + 1}`;
+    localIds.add(id);
+    const worker = new LocalWorker({
+      id,
+      capacity: concurrency,
+      transport: local,
+      handlers: registry,
+      runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
+      ...(config.logger && { logger: config.logger }),
+    });
+    await worker.start();
+    balancer.join({ id, capacity: concurrency });
+    workers.push(worker);
+  }
+  let clientAuthorize = config.authorize;
+  let workerAuthorize = config.authorize;
+  if (!config.authorize && config.auth) {
+    const authorizer = config.auth;
+    const namespaceOf = smartQueueNamespaceOf(store);
+    clientAuthorize = async (metadata, method, request) => {
+      const namespace = await namespaceOf(method, request);
+      authorizer(metadata, { kind: 'client', ...(namespace !== undefined && { namespace }) });
+    };
+    workerAuthorize = (metadata) => {
+      authorizer(metadata, { kind: 'worker' });
+    };
+  }
+  const api = createGrpcApi(
+    { engine, store, ...(config.limits && { limits: config.limits }) },
+    {
+      ...(config.credentials && { credentials: config.credentials }),
+      ...(clientAuthorize && { authorize: clientAuthorize }),
+      services: [
+        (server, closing) =>
+          addWorkersService(server, {
+            transport: remote,
+            closing,
+            ...(workerAuthorize && { authorize: workerAuthorize }),
+          }),
+      ],
+    },
+  );
+  let bound: number;
+  try {
+    bound = await api.start(host, port);
+  } catch (err) {
+    await api.close();
+    await engine.close();
+    await Promise.all(workers.map((w) => w.close()));
+    await transport.close();
+    await coordinator.close();
+    await store.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  const shutdown = async () => {
+    // The API stops taking calls and worker connections first (calls in flight get their grace).
+    const apiClosed = api.close();
+    // Worker streams would hold the server open: end them; their attempts are handed back.
+    remote.disconnectAll('the server is shutting down');
+    await apiClosed;
+    await engine.close();
+    await Promise.all(workers.map((w) => w.close()));
+    await transport.close();
+    await coordinator.close();
+    await store.close();
+  };
+  const close = () => (closing ??= shutdown());
+  const address = host.includes(':') ? `[${host}]:${bound}` : `${host}:${bound}`;
+  return { engine, store, remote, address, port: bound, close, [Symbol.asyncDispose]: close };
+}
