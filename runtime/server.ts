@@ -27,6 +27,9 @@ import { createRemoteTransport } from '../plugins/transport/remote/remote-transp
 import type { RemoteTransport } from '../plugins/transport/remote/remote-transport.js';
 import { createRoutingTransport } from '../plugins/transport/remote/routing-transport.js';
 import { DEFAULT_STATE_PATH, openStore } from './embedded.js';
+import { createHttpServer } from '../plugins/api/http/index.js';
+import type { HttpApi } from '../plugins/api/http/index.js';
+import type { ServerTlsOptions } from '../plugins/api/grpc/tls.js';
 
 /** Configuration of {@link createServer}. */
 export interface ServerConfig {
@@ -69,6 +72,13 @@ export interface ServerConfig {
    * `authorize` is not given. @default none (every call is allowed)
    */
   auth?: Authorizer;
+  /**
+   * Where to serve HTTP, `host:port`: /healthz, /metrics and the WebSocket event stream
+   * /v1/events (plugins/api/http). @default none
+   */
+  http?: string;
+  /** TLS of the HTTP port (HTTPS/WSS; mutual TLS with `ca`). @default plain HTTP */
+  httpTls?: ServerTlsOptions;
   /** Server log lines (worker joins and losses). @default none */
   log?: (line: string) => void;
   /** What local handlers log through `ctx.log`. @default dropped */
@@ -85,6 +95,8 @@ export interface SmartQueueServer extends AsyncDisposable {
   /** The bound address, `host:port` (the real port when 0 was asked). */
   address: string;
   port: number;
+  /** The bound HTTP address (health, metrics, WebSocket events), when `http` was given. */
+  httpAddress?: string;
   /**
    * Stops accepting calls and worker connections, closes the API (calls in flight get a grace
    * period), hands back in-flight attempts (they stay resumable), and flushes the checkpoints.
@@ -208,13 +220,44 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     await store.close();
     throw err;
   }
+  let httpApi: HttpApi | undefined;
+  let httpAddress: string | undefined;
+  if (config.http !== undefined) {
+    const at = parseListen(config.http);
+    httpApi = createHttpServer({
+      host: at.host,
+      port: at.port,
+      store,
+      engineEvents: engine.events,
+      readyTasks: () => engine.readyCount,
+      ...(config.auth && { authorizer: config.auth }),
+      ...(config.httpTls && { tls: config.httpTls }),
+    });
+    try {
+      const httpPort = await httpApi.start();
+      httpAddress = at.host.includes(':') ? `[${at.host}]:${httpPort}` : `${at.host}:${httpPort}`;
+    } catch (err) {
+      await httpApi.close();
+      await api.close();
+      remote.disconnectAll('the server could not start');
+      await engine.close();
+      await Promise.all(workers.map((w) => w.close()));
+      await transport.close();
+      await coordinator.close();
+      await store.close();
+      throw err;
+    }
+  }
   let closing: Promise<void> | undefined;
   const shutdown = async () => {
+    // Health turns 503 first, so load balancers stop routing here.
+    httpApi?.markShuttingDown();
     // The API stops taking calls and worker connections first (calls in flight get their grace).
     const apiClosed = api.close();
     // Worker streams would hold the server open: end them; their attempts are handed back.
     remote.disconnectAll('the server is shutting down');
     await apiClosed;
+    await httpApi?.close();
     await engine.close();
     await Promise.all(workers.map((w) => w.close()));
     await transport.close();
@@ -223,5 +266,14 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
   };
   const close = () => (closing ??= shutdown());
   const address = host.includes(':') ? `[${host}]:${bound}` : `${host}:${bound}`;
-  return { engine, store, remote, address, port: bound, close, [Symbol.asyncDispose]: close };
+  return {
+    engine,
+    store,
+    remote,
+    address,
+    port: bound,
+    ...(httpAddress !== undefined && { httpAddress }),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }

@@ -13,6 +13,7 @@ import { resolveAuth } from '../../plugins/api/grpc/auth.js';
 import { createServer } from '../../runtime/server.js';
 import { openCliRuntime } from '../cli-runtime.js';
 import { loadHandlersModule } from '../handlers-module.js';
+import { loadServerCredentials } from '../../plugins/api/grpc/tls.js';
 import type { CliIO } from '../output.js';
 import { printDiagnostics } from '../output.js';
 import { handlersOption, intOption, stateOption } from './common.js';
@@ -128,6 +129,10 @@ interface ServeOptions {
   heartbeatInterval?: number;
   allowRemoteRun?: boolean;
   tokens?: string;
+  http?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 /** `serve --listen`: the gRPC server (client API + Workers service), with cron when paths are given. */
@@ -139,7 +144,19 @@ async function serveGrpc(io: CliIO, paths: string[], opts: ServeOptions): Promis
       ? resolveAuth({ ...(opts.tokens !== undefined && { tokensFile: opts.tokens }) })
       : resolveAuth({ mode: 'none' });
   if (auth.warning) io.err(auth.warning);
+  // TLS on both ports when a certificate is given (mutual TLS with --tls-ca).
+  const tls =
+    opts.tlsCert !== undefined || opts.tlsKey !== undefined
+      ? {
+          cert: opts.tlsCert ?? '',
+          key: opts.tlsKey ?? '',
+          ...(opts.tlsCa !== undefined && { ca: opts.tlsCa }),
+        }
+      : undefined;
+  if (!tls) io.err('warning: TLS is off (pass --tls-cert and --tls-key): traffic is in clear text');
   const server = await createServer({
+    ...(tls && { credentials: loadServerCredentials(tls), httpTls: tls }),
+    ...(opts.http !== undefined && { http: opts.http }),
     listen: opts.listen ?? '127.0.0.1:7070',
     statePath: opts.state === ':memory:' ? false : opts.state,
     localWorkers: opts.localWorkers ?? 0,
@@ -152,6 +169,7 @@ async function serveGrpc(io: CliIO, paths: string[], opts: ServeOptions): Promis
   });
   const stopCron = scheduled.size ? await startCron(io, server.engine, server.store, scheduled) : () => {};
   io.out(`listening on ${server.address}`);
+  if (server.httpAddress) io.out(`http on ${server.httpAddress} (/healthz, /metrics, /v1/events?run=<id>)`);
   const signal = await untilSignal();
   io.out(`stopping (${signal}): no new calls or runs; in-flight tasks are handed back and stay resumable`);
   stopCron();
@@ -194,6 +212,10 @@ export function registerServe(program: Command, io: CliIO): void {
       'bearer tokens file (YAML/JSON); env SMARTQUEUE_TOKENS; without either, auth is off',
     )
     .option('--allow-remote-run', 'let remote workers run `run` (argv) tasks (refused by default)')
+    .option('--http <host:port>', 'serve /healthz, /metrics and the WebSocket event stream /v1/events here')
+    .option('--tls-cert <file>', 'PEM certificate of the server (TLS on the gRPC and HTTP ports)')
+    .option('--tls-key <file>', 'PEM private key of the server')
+    .option('--tls-ca <file>', 'PEM CA bundle: require client certificates signed by it (mutual TLS)')
     .option('-c, --concurrency <n>', 'attempts run at once (per local worker)', intOption('--concurrency'))
     .option(...stateOption)
     .option(...handlersOption)
