@@ -16,6 +16,7 @@ import type { RunEvent__Output } from '../../proto/generated/smartqueue/v1/RunEv
 import type { Run__Output } from '../../proto/generated/smartqueue/v1/Run.js';
 import { createEmbeddedRuntime } from '../../runtime/embedded.js';
 import type { EmbeddedRuntime } from '../../runtime/embedded.js';
+import { EXAMPLE_OUTPUTS } from '../fixtures/remote/handlers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EXAMPLES = path.join(ROOT, 'workflows/examples');
@@ -23,33 +24,9 @@ const require = createRequire(import.meta.url);
 
 /**
  * The examples call dbt, node scripts and remote HTTP endpoints; here `run` and `http` are
- * stand-ins that return every output the examples declare, so each workflow runs to the end.
+ * stand-ins that return every output the examples declare (the remote workers' fixture), so
+ * each workflow runs to the end.
  */
-const EXAMPLE_OUTPUTS = {
-  rows: 100,
-  snapshot: 'orders-1',
-  customers: 7,
-  rejected: 0,
-  summary: 'ok',
-  path: '/tmp/out',
-  revenue: 1,
-  activeUsers: 1,
-  file: 'report.pdf',
-  url: 'https://example.test/r',
-  width: 1920,
-  height: 1080,
-  durationSeconds: 60,
-  hasAudio: true,
-  manifest: 'm.mpd',
-  ok: true,
-  driftScore: 0.1,
-  train: 't',
-  validation: 'v',
-  test: 't',
-  auc: 0.9,
-  status: 200,
-  body: {},
-};
 const stub: TaskHandler = () => ({ ...EXAMPLE_OUTPUTS });
 
 const PARAMS: Record<string, Record<string, string>> = {
