@@ -1,8 +1,7 @@
 /**
  * One WebSocket event stream (`/v1/events?run=<id>&from=<seq>`): the run's recorded events from
- * `from`, then live ones, always read from the store's event log, so every message carries its
- * sequence number and a resumed stream neither skips nor repeats. Engine events only wake the
- * reader up. A consumer that stays more than `maxBufferedBytes` behind for
+ * `from`, then live ones, through the shared run-log follower (plugins/api/run-log-follower.ts).
+ * A consumer that stays more than `maxBufferedBytes` behind for
  * `slowConsumerTimeoutMs` is closed with 1013 instead of buffered without bound.
  */
 import type { WebSocket } from 'ws';
@@ -10,6 +9,7 @@ import { errorMessage, SmartQueueError } from '../../../engine/errors.js';
 import type { EngineEventBus } from '../../../engine/events.js';
 import type { CheckpointEvent, CheckpointStore } from '../../../engine/stages.js';
 import type { ResolvedHttpServerOptions } from './options.js';
+import { followRunLog } from '../run-log-follower.js';
 
 /**
  * One message of the event stream (JSON text frame). See README.md in this folder.
@@ -106,20 +106,14 @@ export function streamRunEvents(
   deps: StreamDeps,
 ): EventStream {
   const { store, engineEvents, limits } = deps;
-  const { runId } = query;
-  let next = query.from;
-  let finished = query.finished;
   let stopped = false;
-  let reading = false;
-  let again = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
 
   const stop = (code: number, reason: string): void => {
     if (stopped) return;
     stopped = true;
-    unsubscribe();
-    clearInterval(timer);
+    follower.stop();
     if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
       ws.close(code, reasonText(reason));
       // A consumer that never reads never answers the close frame either.
@@ -139,56 +133,30 @@ export function streamRunEvents(
     return true;
   };
 
-  const read = async (): Promise<void> => {
-    if (reading) {
-      again = true;
-      return;
-    }
-    reading = true;
-    try {
-      do {
-        again = false;
-        const endAfter = finished;
-        for (const e of await store.getEvents(runId, next)) {
-          if (stopped) return;
-          if ((e.seq ?? 0) < next) continue;
-          next = (e.seq ?? next) + 1;
-          ws.send(JSON.stringify(toEventMessage(e)));
-          if (ws.bufferedAmount > limits.maxBufferedBytes && !(await drained())) {
-            if (stopped) return;
-            return stop(
-              CLOSE.TRY_AGAIN_LATER,
-              `slow consumer: over ${limits.maxBufferedBytes} bytes unsent for ${limits.slowConsumerTimeoutMs} ms; resume with from=${next}`,
-            );
-          }
+  const follower = followRunLog({
+    store,
+    engineEvents,
+    runId: query.runId,
+    from: query.from,
+    finished: query.finished,
+    pollMs: limits.pollMs,
+    send: async (e) => {
+      ws.send(JSON.stringify(toEventMessage(e)));
+      if (ws.bufferedAmount > limits.maxBufferedBytes && !(await drained())) {
+        if (!stopped) {
+          stop(
+            CLOSE.TRY_AGAIN_LATER,
+            `slow consumer: over ${limits.maxBufferedBytes} bytes unsent for ${limits.slowConsumerTimeoutMs} ms; resume with from=${follower.next}`,
+          );
         }
-        if (endAfter && !stopped) return stop(CLOSE.RUN_FINISHED, 'run finished');
-      } while (again && !stopped);
-    } catch (err) {
-      stop(CLOSE.INTERNAL, `cannot read the event log: ${errorMessage(err)}`);
-    } finally {
-      reading = false;
-    }
-  };
-
-  const unsubscribe = engineEvents.onAny((name, payload) => {
-    if ((payload as { runId?: string }).runId !== runId) return;
-    if (name === 'run:state:finished') finished = true;
-    void read();
+        return false;
+      }
+      return !stopped;
+    },
+    onFinished: () => stop(CLOSE.RUN_FINISHED, 'run finished'),
+    onError: (err) => stop(CLOSE.INTERNAL, `cannot read the event log: ${errorMessage(err)}`),
   });
-  // The poll also notices a run that finished before we subscribed (or in another process).
-  const poll = async (): Promise<void> => {
-    try {
-      if (!finished && (await store.getRun(runId))?.status !== 'running') finished = true;
-    } catch {
-      // read() reports store failures
-    }
-    await read();
-  };
-  const timer = setInterval(() => void poll(), limits.pollMs);
-  timer.unref();
   ws.on('close', () => stop(CLOSE.GOING_AWAY, 'closed'));
   ws.on('error', () => stop(CLOSE.GOING_AWAY, 'error'));
-  void read();
   return { stop, done };
 }
