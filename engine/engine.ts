@@ -16,22 +16,26 @@ import { SmartQueueError } from './errors.js';
 import { EngineEventBus } from './events.js';
 import { finalStatus, isTerminal, releaseDecision, settle } from './frontier.js';
 import type { RunState, RuntimeTask } from './frontier.js';
-import { handlerNameOf } from './handler.js';
-import type { HandlerRegistry } from './handler.js';
+import { handlerNameOf, MAX_PROGRESS_MESSAGE, PROGRESS_MIN_INTERVAL_MS } from './handler.js';
+import type { HandlerRegistry, ProgressReport } from './handler.js';
 import { resolveEngineOptions } from './options.js';
 import type { EngineOptions, ResolvedEngineOptions } from './options.js';
 import { priorityTie, urgencyKey } from './priority.js';
 import { canRetry, retryDelay } from './retry.js';
-import type { HandlerSpec, RunRecord, RunStatus, TaskAssignment, TaskResult, TaskStatus } from './stages.js';
+import type {
+  HandlerSpec,
+  RunRecord,
+  RunStatus,
+  TaskAssignment,
+  TaskRecord,
+  TaskResult,
+  TaskStatus,
+} from './stages.js';
+import { withAddedTasks } from './stored-workflow.js';
+import type { StoredWorkflow } from './stored-workflow.js';
 
-/** What the store keeps of a workflow, so a replay needs no source file. */
-export interface StoredWorkflow {
-  ir: WorkflowIR;
-  /** The run stays open for added tasks until closed (see StartRunOptions.keepOpen). */
-  open?: boolean;
-  /** Module file of a DSL workflow (its inline handlers are reloaded from it on replay). */
-  file?: string;
-}
+export { storedWorkflowTasks, withAddedTasks } from './stored-workflow.js';
+export type { StoredWorkflow } from './stored-workflow.js';
 
 export interface StartRunOptions {
   /** Param values; declared defaults fill the rest. Strings are coerced to the declared type. */
@@ -118,7 +122,12 @@ export class Engine {
   readonly events = new EngineEventBus();
   readonly options: ResolvedEngineOptions;
   private readonly runs = new Map<string, RunState>();
-  private readonly inflight = new Map<string, { workerId: string; cost: number }>();
+  /**
+   * The run record's `workflow` of each live run, as stored (its IR without the tasks added
+   * since, which live in the task rows): what `closeRun` writes back with `open` cleared.
+   */
+  private readonly storedWorkflows = new Map<string, StoredWorkflow>();
+  private readonly inflight = new Map<string, { workerId: string; cost: number; progressAt?: number }>();
   private readonly dispatcher: Dispatcher;
   private readonly stopResults: () => void;
   private closed = false;
@@ -156,7 +165,8 @@ export class Engine {
     const ir = plan.ir;
     // Declared defaults apply; overrides are type-checked (strings from a CLI are coerced).
     const params = resolveParams(ir.params, options.params ?? {});
-    const run = this.newRun(runId, ir, params, now, options.handlers);
+    // The run's own tasks array: addTask appends to it, and the plan may start other runs.
+    const run = this.newRun(runId, { ...ir, tasks: [...ir.tasks] }, params, now, options.handlers);
     const byId = new Map(ir.tasks.map((t) => [t.id, t]));
     for (const id of plan.order)
       run.tasks.set(id, this.newTask(run, byId.get(id)!, plan.tasks.get(id)!.dependants));
@@ -180,6 +190,7 @@ export class Engine {
       ...(run.deadlineAt !== undefined && { deadlineAt: run.deadlineAt }),
     };
     await this.options.store.createRun(record, plan.order);
+    this.storedWorkflows.set(runId, stored);
     this.activate(run);
     for (const id of plan.order) {
       const t = run.tasks.get(id)!;
@@ -208,11 +219,12 @@ export class Engine {
   async planResume(
     runId: string,
     from?: string,
-  ): Promise<ResumePlan & { record: RunRecord; stored: StoredWorkflow }> {
+  ): Promise<ResumePlan & { record: RunRecord; stored: StoredWorkflow; tasks: TaskRecord[] }> {
     const record = await this.options.store.getRun(runId);
     if (!record) throw new SmartQueueError('NOT_FOUND', `unknown run ${runId}`);
-    const stored = record.workflow as StoredWorkflow;
     const tasks = await this.options.store.getTasks(runId);
+    // Tasks added to the run after it started are kept in their task rows, not in the record.
+    const stored = withAddedTasks(record.workflow as StoredWorkflow, tasks);
     const byId = new Map(tasks.map((t) => [t.taskId, t]));
     const reset = new Set<string>();
     if (from !== undefined) {
@@ -232,6 +244,7 @@ export class Engine {
       runId,
       record,
       stored,
+      tasks,
       kept: order.filter((id) => !reset.has(id)),
       rerun: order.filter((id) => reset.has(id)),
       redispatched: order.filter(
@@ -264,7 +277,8 @@ export class Engine {
       }
       return summary;
     }
-    const stateById = new Map((await this.options.store.getTasks(runId)).map((t) => [t.taskId, t]));
+    const stateById = new Map(plan.tasks.map((t) => [t.taskId, t]));
+    // stored.ir is a fresh object holding every task (added ones too): the run may own it.
     const run = this.newRun(runId, stored.ir, record.params, record.createdAt, options.handlers);
     run.open = stored.open === true;
     const dependants = dependantsOf(stored.ir.tasks);
@@ -291,6 +305,7 @@ export class Engine {
     this.computeLft(run, order);
     await this.options.store.resetTasks(runId, plan.rerun);
     await this.options.store.updateRun(runId, { status: 'running' });
+    this.storedWorkflows.set(runId, record.workflow as StoredWorkflow);
     this.options.store.record({
       runId,
       type: 'run:state:resumed',
@@ -312,62 +327,113 @@ export class Engine {
    * latest finish times of the tasks it needs (they are re-keyed in place).
    */
   async addTask(runId: string, task: TaskIR): Promise<void> {
+    await this.addTasks(runId, [task]);
+  }
+
+  /**
+   * Adds several tasks to a live run, all or none: each is checked as {@link addTask} checks one
+   * (a task may need earlier tasks of the same batch), then all are recorded in one store write.
+   * A refusal names the task and carries its position in `details.index`.
+   */
+  async addTasks(runId: string, tasks: readonly TaskIR[]): Promise<void> {
     this.assertOpen();
     const run = this.runs.get(runId);
     if (!run) throw new SmartQueueError('NOT_FOUND', `run ${runId} is not active`);
-    if (run.tasks.has(task.id))
-      throw new SmartQueueError('ALREADY_EXISTS', `run ${runId} already has a task "${task.id}"`);
-    const missing = task.needs.filter((n) => !run.tasks.has(n));
-    if (missing.length) {
-      throw new SmartQueueError(
-        'NOT_FOUND',
-        `unknown need(s) ${missing.map((m) => `"${m}"`).join(', ')} in run ${runId}`,
-        {
-          details: { missing },
-        },
-      );
-    }
-    const problems = dynamicTaskProblems(run.ir, task, (id) => run.tasks.get(id)?.needs ?? []);
-    if (problems.length) {
-      throw new SmartQueueError('INVALID_ARGUMENT', `task "${task.id}": ${problems.join('; ')}`, {
-        details: { problems },
-      });
-    }
-    const rt = this.newTask(run, task, []);
-    // Its needs must not release it before it is recorded below (they may finish meanwhile).
-    rt.needsLeft = Infinity;
-    const previousIr = run.ir;
-    run.tasks.set(task.id, rt);
-    run.ir = { ...run.ir, tasks: [...run.ir.tasks, task] };
-    run.remaining++;
-    rt.lftAt = Math.min(rt.deadlineAt ?? Infinity, run.deadlineAt ?? Infinity);
-    for (const n of task.needs) run.tasks.get(n)!.dependants.push(task.id);
-    try {
-      await this.options.store.addTasks(runId, [task.id]);
-      const stored: StoredWorkflow = { ir: run.ir, ...(run.open && { open: true }) };
-      await this.options.store.updateRun(runId, { workflow: stored });
-    } catch (err) {
-      // Not recorded: the run goes on as if the task had never been submitted.
-      run.tasks.delete(task.id);
-      run.ir = previousIr;
-      run.remaining--;
-      for (const n of task.needs) {
-        const deps = run.tasks.get(n)!.dependants;
-        deps.splice(deps.indexOf(task.id), 1);
+    const added: RuntimeTask[] = [];
+    const refuse = (err: SmartQueueError): never => {
+      for (const rt of added.reverse()) this.removeAdded(run, rt);
+      throw err;
+    };
+    tasks.forEach((task, index) => {
+      const where = tasks.length > 1 ? `task "${task.id}" (tasks[${index}]): ` : '';
+      if (run.tasks.has(task.id)) {
+        refuse(
+          new SmartQueueError('ALREADY_EXISTS', `${where}run ${runId} already has a task "${task.id}"`, {
+            details: { index },
+          }),
+        );
       }
+      const missing = task.needs.filter((n) => !run.tasks.has(n));
+      if (missing.length) {
+        refuse(
+          new SmartQueueError(
+            'NOT_FOUND',
+            `${where}unknown need(s) ${missing.map((m) => `"${m}"`).join(', ')} in run ${runId}`,
+            { details: { missing, index } },
+          ),
+        );
+      }
+      const problems = this.addedTaskProblems(run, task);
+      if (problems.length) {
+        refuse(
+          new SmartQueueError('INVALID_ARGUMENT', `task "${task.id}": ${problems.join('; ')}`, {
+            details: { problems, index },
+          }),
+        );
+      }
+      const rt = this.newTask(run, task, []);
+      // Its needs must not release it before it is recorded below (they may finish meanwhile).
+      rt.needsLeft = Infinity;
+      run.tasks.set(task.id, rt);
+      // In place (the run owns the array): copying it would make each added task cost O(run).
+      run.ir.tasks.push(task);
+      run.remaining++;
+      rt.lftAt = Math.min(rt.deadlineAt ?? Infinity, run.deadlineAt ?? Infinity);
+      for (const n of task.needs) run.tasks.get(n)!.dependants.push(task.id);
+      added.push(rt);
+    });
+    try {
+      // Each task's IR goes with its row; the run record's workflow is not rewritten.
+      await this.options.store.addTasks(
+        runId,
+        tasks.map((task) => ({ taskId: task.id, spec: task })),
+      );
+    } catch (err) {
+      // Not recorded: the run goes on as if the tasks had never been submitted.
+      for (const rt of added.reverse()) this.removeAdded(run, rt);
       if (run.remaining === 0 && !run.open) this.finishRun(run);
       throw err;
     }
-    // Only a recorded task may make its needs more urgent.
-    this.tightenUpstream(run, rt);
-    this.events.emit('task:state:added', { runId, taskId: task.id, at: Date.now() });
-    if (rt.status !== 'pending') return; // cancelled while being recorded
-    rt.needsLeft = task.needs.filter((n) => !isTerminal(run.tasks.get(n)!.status)).length;
-    if (rt.needsLeft === 0) {
-      const decision = task.needs.length ? releaseDecision(run, rt) : { action: 'ready' as const };
-      if (decision.action === 'ready') this.makeReady(run, rt);
-      else this.finishTask(run, rt, 'skipped', decision.reason);
+    const now = Date.now();
+    // Only recorded tasks may make their needs more urgent (later ones first: they are the
+    // dependants of earlier ones, whose tightening then covers them).
+    for (const rt of [...added].reverse()) this.tightenUpstream(run, rt);
+    for (const rt of added) {
+      this.events.emit('task:state:added', { runId, taskId: rt.id, at: now });
+      if (rt.status !== 'pending') continue; // cancelled or skipped while being recorded
+      rt.needsLeft = rt.needs.filter((n) => !isTerminal(run.tasks.get(n)!.status)).length;
+      if (rt.needsLeft === 0) {
+        const decision = rt.needs.length ? releaseDecision(run, rt) : { action: 'ready' as const };
+        if (decision.action === 'ready') this.makeReady(run, rt);
+        else this.finishTask(run, rt, 'skipped', decision.reason);
+      }
     }
+  }
+
+  /** Takes back a task added to a run but not recorded. */
+  private removeAdded(run: RunState, rt: RuntimeTask): void {
+    run.tasks.delete(rt.id);
+    // Tasks added meanwhile may follow it: search from the end (it is near there).
+    run.ir.tasks.splice(run.ir.tasks.lastIndexOf(rt.ir), 1);
+    run.remaining--;
+    for (const n of rt.needs) {
+      const deps = run.tasks.get(n)?.dependants;
+      if (deps) deps.splice(deps.indexOf(rt.id), 1);
+    }
+  }
+
+  /**
+   * What is wrong with `task` as an addition to `run`. dynamicTaskProblems copies and indexes
+   * the workflow it is given, O(run) per call; against a workflow cut down to the task's direct
+   * needs it can only find more problems, never fewer (a reference to any other task reads as
+   * unknown). So the whole run is consulted only when that finds some: for the exact messages
+   * of a bad task, or for a reference to an indirect ancestor.
+   */
+  private addedTaskProblems(run: RunState, task: TaskIR): string[] {
+    const needsOf = (id: string) => run.tasks.get(id)?.needs ?? [];
+    const near: WorkflowIR = { ...run.ir, tasks: task.needs.map((n) => run.tasks.get(n)!.ir) };
+    const problems = dynamicTaskProblems(near, task, needsOf);
+    return problems.length === 0 ? problems : dynamicTaskProblems(run.ir, task, needsOf);
   }
 
   /** Cancels a whole run: waiting tasks are dropped, running attempts are aborted. */
@@ -387,7 +453,8 @@ export class Engine {
     if (!run) throw new SmartQueueError('NOT_FOUND', `run ${runId} is not active`);
     if (!run.open) throw new SmartQueueError('FAILED_PRECONDITION', `run ${runId} is not open`);
     run.open = false;
-    const stored: StoredWorkflow = { ir: run.ir };
+    // Only the flag changes: the added tasks stay in their task rows (see addTask).
+    const { open: _open, ...stored } = this.storedWorkflows.get(runId) ?? { ir: run.ir };
     await this.options.store.updateRun(runId, { workflow: stored });
     if (run.remaining === 0) this.finishRun(run);
   }
@@ -414,6 +481,42 @@ export class Engine {
   /** New capacity appeared (a worker joined): dispatch ready tasks now. */
   wake(): void {
     this.dispatcher.schedule();
+  }
+
+  /**
+   * Records a handler's progress report (`ctx.progress`) in the run's log and tells watchers.
+   * Only the current attempt's, from the worker it was sent to, counts; reports of one attempt
+   * closer together than PROGRESS_MIN_INTERVAL_MS / 2 are dropped (workers coalesce them, so
+   * only a misbehaving one sends that many). Returns whether it was recorded.
+   */
+  recordProgress(p: ProgressReport): boolean {
+    const slot = this.inflight.get(`${p.runId}\u0000${p.taskId}\u0000${p.attempt}`);
+    const task = this.runs.get(p.runId)?.tasks.get(p.taskId);
+    if (!slot || slot.workerId !== p.workerId || task?.status !== 'dispatched' || task.attempt !== p.attempt)
+      return false;
+    const now = Date.now();
+    if (slot.progressAt !== undefined && now - slot.progressAt < PROGRESS_MIN_INTERVAL_MS / 2) return false;
+    slot.progressAt = now;
+    const data: { workerId: string; fraction?: number; message?: string } = { workerId: p.workerId };
+    if (typeof p.fraction === 'number' && Number.isFinite(p.fraction))
+      data.fraction = Math.min(1, Math.max(0, p.fraction));
+    if (typeof p.message === 'string' && p.message) data.message = p.message.slice(0, MAX_PROGRESS_MESSAGE);
+    this.options.store.record({
+      runId: p.runId,
+      type: 'task:attempt:progress',
+      at: now,
+      taskId: p.taskId,
+      attempt: p.attempt,
+      data,
+    });
+    this.events.emit('task:attempt:progress', {
+      runId: p.runId,
+      taskId: p.taskId,
+      at: now,
+      attempt: p.attempt,
+      ...data,
+    });
+    return true;
   }
 
   /**
@@ -1050,6 +1153,7 @@ export class Engine {
       this.events.emit('run:deadline:missed', { runId: run.runId, at: now, deadlineAt: run.deadlineAt });
     }
     this.runs.delete(run.runId);
+    this.storedWorkflows.delete(run.runId);
     const status = run.status;
     this.options.store.record({
       runId: run.runId,

@@ -38,6 +38,12 @@ export interface EngineEvents {
   'task:state:cancelled': TaskRef & { reason: string };
   'task:deadline:missed': TaskRef & { deadlineAt: number; lateByMs: number };
   'task:result:discarded': TaskRef & { attempt: number; reason: string };
+  'task:attempt:progress': TaskRef & {
+    attempt: number;
+    workerId: string;
+    fraction?: number;
+    message?: string;
+  };
   'scheduler:dispatch:blocked': { at: number; ready: number };
 }
 

@@ -34,6 +34,29 @@ export interface HandlerContext<Args = Record<string, unknown>> {
   /** Aborts on timeout, cancellation or shutdown. */
   signal: AbortSignal;
   log: TaskLogger;
+  /**
+   * Reports how far the attempt got: a fraction 0..1 and/or a short message. Recorded in the
+   * run's event log (`task:attempt:progress`) and streamed to watchers (WatchTasks, WatchRun,
+   * the WebSocket). Cheap to call often: reports closer than {@link PROGRESS_MIN_INTERVAL_MS}
+   * are coalesced (the latest wins). Best effort: never throws, never fails the attempt.
+   */
+  progress(fraction?: number, message?: string): void;
+}
+
+/** Reports of one attempt closer together than this are coalesced (ms). */
+export const PROGRESS_MIN_INTERVAL_MS = 250;
+/** Longest progress message kept (characters). */
+export const MAX_PROGRESS_MESSAGE = 1024;
+
+/** A progress report of one attempt, on its way from a worker to the engine. */
+export interface ProgressReport {
+  runId: string;
+  taskId: string;
+  attempt: number;
+  workerId: string;
+  /** 0..1, when the handler gave one. */
+  fraction?: number;
+  message?: string;
 }
 
 /** Outputs a handler returns (JSON-serializable). */

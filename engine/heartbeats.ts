@@ -17,7 +17,10 @@ export interface HeartbeatOptions {
 
 export class HeartbeatMonitor {
   private readonly lastBeat = new Map<string, number>();
-  private readonly intervalMs: number;
+  private intervalMs: number;
+  /** After an interval change: the longer of the two applies until `graceUntil`. */
+  private graceIntervalMs = 0;
+  private graceUntil = 0;
   private readonly missedLimit: number;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -37,7 +40,29 @@ export class HeartbeatMonitor {
 
   /** How long a worker may stay silent before it is declared dead. */
   get deadlineMs(): number {
-    return this.intervalMs * this.missedLimit;
+    const interval = this.now() < this.graceUntil ? this.graceIntervalMs : this.intervalMs;
+    return interval * this.missedLimit;
+  }
+
+  /** The interval workers are expected to keep now. */
+  get currentIntervalMs(): number {
+    return this.intervalMs;
+  }
+
+  /**
+   * Changes the expected interval (workers were told a new one). Until every worker has had the
+   * time of a whole old deadline to adopt it, silence is judged against the longer of the two.
+   */
+  setIntervalMs(ms: number): void {
+    if (!(ms > 0)) throw new SmartQueueError('INVALID_OPTIONS', `heartbeat interval must be > 0, got ${ms}`);
+    if (ms === this.intervalMs) return;
+    this.graceIntervalMs = Math.max(
+      ms,
+      this.intervalMs,
+      this.now() < this.graceUntil ? this.graceIntervalMs : 0,
+    );
+    this.graceUntil = this.now() + this.intervalMs * this.missedLimit;
+    this.intervalMs = ms;
   }
 
   /** Records a heartbeat (joining counts as one). */
@@ -66,8 +91,9 @@ export class HeartbeatMonitor {
     this.lastCheck = now;
     if (previous !== undefined && now - previous > this.intervalMs) return [];
     const dead: string[] = [];
+    const deadline = this.deadlineMs;
     for (const [id, at] of this.lastBeat) {
-      if (now - at > this.deadlineMs) dead.push(id);
+      if (now - at > deadline) dead.push(id);
     }
     for (const id of dead) {
       const silent = now - this.lastBeat.get(id)!;

@@ -145,6 +145,23 @@ export interface TaskRecord {
   outputs?: Record<string, unknown>;
   error?: string;
   deadlineMissed?: boolean;
+  /**
+   * The definition (plain JSON; the engine stores its task IR) of a task added to the run after
+   * it started, as given to `addTasks`. Undefined for tasks of the original workflow, which
+   * the run record's `workflow` holds.
+   */
+  spec?: unknown;
+}
+
+/**
+ * A task added to a live run with its definition. The store keeps `spec` with the task's row, so
+ * adding a task costs the same however many tasks the run already has (rewriting the run's
+ * whole workflow for each would not).
+ */
+export interface AddedTask {
+  taskId: string;
+  /** Plain JSON; returned as `TaskRecord.spec`. */
+  spec?: unknown;
 }
 
 /** An append-only log entry of a run. `type` is an engine event name (`task:attempt:failed`). */
@@ -194,8 +211,13 @@ export interface CheckpointStore {
   readonly name: string;
   /** Records a new run and its tasks (all `pending`). Durable when it resolves. */
   createRun(run: RunRecord, taskIds: string[]): Promise<void>;
-  /** Adds tasks to a live run (dynamic DAGs). */
-  addTasks(runId: string, taskIds: string[]): Promise<void>;
+  /**
+   * Adds tasks (`pending`) to a live run (dynamic DAGs): ids, or ids with their definitions
+   * (kept as `TaskRecord.spec`). Tasks the run already has are left alone, spec included.
+   * Durable when it resolves; rejects with `NOT_FOUND` for an unknown run and
+   * `INVALID_ARGUMENT` for a spec JSON cannot hold.
+   */
+  addTasks(runId: string, tasks: readonly (string | AddedTask)[]): Promise<void>;
   /** Appends an event and applies a task-state change, batched with other writes. */
   record(event: CheckpointEvent, task?: Partial<TaskRecord> & { runId: string; taskId: string }): void;
   /**

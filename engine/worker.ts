@@ -4,7 +4,8 @@
  * publishes the result. Remote and multi-threaded workers (later issues) reuse `runAttempt`.
  */
 import { errorMessage, NonRetryableError, RetryAfterError } from './errors.js';
-import type { HandlerContext, HandlerRegistry, TaskHandler, TaskLogger } from './handler.js';
+import { MAX_PROGRESS_MESSAGE, PROGRESS_MIN_INTERVAL_MS } from './handler.js';
+import type { HandlerContext, HandlerRegistry, ProgressReport, TaskHandler, TaskLogger } from './handler.js';
 import type { TaskAssignment, TaskResult, Transport } from './stages.js';
 
 export interface LocalWorkerOptions {
@@ -17,6 +18,8 @@ export interface LocalWorkerOptions {
   runHandlers?: (runId: string) => HandlerRegistry | undefined;
   /** Receives what handlers log through `ctx.log`. */
   logger?: (line: TaskLogLine) => void;
+  /** Receives what handlers report through `ctx.progress` (e.g. `engine.recordProgress`). */
+  progress?: (report: ProgressReport) => void;
 }
 
 /** One line a handler logged. */
@@ -67,6 +70,8 @@ export async function runAttempt(
     /** Receives a function that cancels this attempt (cheaper than a cancelSignal). */
     bindCancel?: (cancel: () => void) => void;
     log?: TaskLogger;
+    /** Receives the attempt's progress reports (coalesced); dropped without one. */
+    progress?: (report: ProgressReport) => void;
   } = {},
 ): Promise<TaskResult> {
   const startedAt = Date.now();
@@ -98,12 +103,14 @@ export async function runAttempt(
   if (options.cancelSignal?.aborted) onCancel();
   options.cancelSignal?.addEventListener('abort', onCancel, { once: true });
   options.bindCancel?.(onCancel);
+  const progress = options.progress ? progressReporter(a, options.progress) : undefined;
   const ctx = new AttemptContext(
     a,
     args,
     options.log ?? SILENT,
     () => abortedWith,
     (c) => (controller = c),
+    progress?.report ?? noop,
   );
   try {
     let outputs: unknown;
@@ -142,8 +149,56 @@ export async function runAttempt(
     return failed(a, startedAt, error);
   } finally {
     if (timer) clearTimeout(timer);
+    progress?.stop();
     options.cancelSignal?.removeEventListener('abort', onCancel);
   }
+}
+
+/**
+ * Forwards an attempt's progress reports, at most one per PROGRESS_MIN_INTERVAL_MS: a report
+ * that comes sooner waits, and a newer one replaces it. `stop()` drops what still waits (the
+ * result tells the rest).
+ */
+function progressReporter(a: TaskAssignment, sink: (report: ProgressReport) => void) {
+  let last = 0;
+  let waiting: ProgressReport | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const send = (r: ProgressReport) => {
+    last = Date.now();
+    try {
+      sink(r);
+    } catch {
+      // Progress is best effort.
+    }
+  };
+  return {
+    report(fraction?: number, message?: string): void {
+      if (stopped) return;
+      const r: ProgressReport = {
+        runId: a.runId,
+        taskId: a.taskId,
+        attempt: a.attempt,
+        workerId: a.workerId,
+      };
+      if (typeof fraction === 'number' && Number.isFinite(fraction))
+        r.fraction = Math.min(1, Math.max(0, fraction));
+      if (typeof message === 'string' && message) r.message = message.slice(0, MAX_PROGRESS_MESSAGE);
+      if (r.fraction === undefined && r.message === undefined) return;
+      const wait = last + PROGRESS_MIN_INTERVAL_MS - Date.now();
+      if (wait <= 0) return send(r);
+      waiting = r;
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        if (waiting && !stopped) send(waiting);
+        waiting = undefined;
+      }, wait);
+    },
+    stop(): void {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 /** A failed result. Built field by field: `{ ...base, more }` is surprisingly slow on this hot path. */
@@ -183,6 +238,7 @@ class AttemptContext implements HandlerContext {
     readonly log: TaskLogger,
     private readonly abortedWith: () => AttemptAbort | undefined,
     private readonly onController: (c: AbortController) => void,
+    readonly progress: (fraction?: number, message?: string) => void,
   ) {
     this.runId = a.runId;
     this.taskId = a.taskId;
@@ -257,6 +313,7 @@ export class LocalWorker {
       ...(runHandlers && { runHandlers }),
       bindCancel: (cancel) => this.running.set(key, cancel),
       ...(log && { log }),
+      ...(this.options.progress && { progress: this.options.progress }),
     });
     this.running.delete(key);
     try {

@@ -111,6 +111,7 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
       handlers: registry,
       runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
       ...(options.logger && { logger: options.logger }),
+      progress: (report) => engine.recordProgress(report),
     });
     await worker.start();
     balancer.join({ id, capacity: concurrency });

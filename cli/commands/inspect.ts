@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../dsl/duration.js';
-import type { StoredWorkflow } from '../../engine/engine.js';
+import { storedWorkflowTasks } from '../../engine/stored-workflow.js';
+import type { StoredWorkflow } from '../../engine/stored-workflow.js';
 import { SmartQueueError } from '../../engine/errors.js';
 import type { TaskRecord } from '../../engine/stages.js';
 import { openStore } from '../../runtime/embedded.js';
@@ -10,11 +11,11 @@ import { stateOption } from './common.js';
 
 /**
  * The chain of tasks that actually determined the run's end: from the last task to finish, walk
- * back through the need that finished last.
+ * back through the need that finished last. Tasks added to the run count too.
  */
 export function takenCriticalPath(stored: StoredWorkflow, tasks: TaskRecord[]): string[] {
   const byId = new Map(tasks.map((t) => [t.taskId, t]));
-  const needs = new Map(stored.ir.tasks.map((t) => [t.id, t.needs]));
+  const needs = new Map(storedWorkflowTasks(stored, tasks).map((t) => [t.id, t.needs]));
   let cur = tasks
     .filter((t) => t.status === 'succeeded' && t.finishedAt !== undefined)
     .sort((a, b) => b.finishedAt! - a.finishedAt!)[0];
@@ -49,7 +50,7 @@ export function registerInspect(program: Command, io: CliIO): void {
         if (!run) throw new SmartQueueError('NOT_FOUND', `unknown run ${runId} in ${opts.state}`);
         const tasks = await store.getTasks(runId);
         const stored = run.workflow as StoredWorkflow;
-        const order = new Map(stored.ir.tasks.map((t, i) => [t.id, i]));
+        const order = new Map(storedWorkflowTasks(stored, tasks).map((t, i) => [t.id, i]));
         tasks.sort((a, b) => (order.get(a.taskId) ?? 0) - (order.get(b.taskId) ?? 0));
         const critical = takenCriticalPath(stored, tasks);
         const late = tasks.filter((t) => t.deadlineMissed).map((t) => t.taskId);

@@ -348,4 +348,74 @@ describe('SQLite checkpoint store', () => {
       await expectCode(createSqliteCheckpointStore({ path }), 'FAILED_PRECONDITION');
     });
   });
+
+  describe('schema migration', () => {
+    /** The tables of schema v1 (before task rows kept the spec of an added task), as shipped. */
+    const V1_DDL = `
+      CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY, workflow_name TEXT NOT NULL, workflow TEXT NOT NULL,
+        params TEXT NOT NULL, status TEXT NOT NULL, shard_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL, finished_at INTEGER, deadline_at INTEGER,
+        deadline_missed INTEGER, labels TEXT
+      );
+      CREATE INDEX runs_by_created ON runs (created_at DESC, run_id);
+      CREATE INDEX runs_by_status ON runs (status, created_at DESC, run_id);
+      CREATE INDEX runs_by_workflow ON runs (workflow_name, created_at DESC, run_id);
+      CREATE TABLE tasks (
+        run_id TEXT NOT NULL, task_id TEXT NOT NULL, status TEXT NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 0, worker_id TEXT, ready_at INTEGER, started_at INTEGER,
+        finished_at INTEGER, outputs TEXT, error TEXT, deadline_missed INTEGER,
+        PRIMARY KEY (run_id, task_id)
+      );
+      CREATE TABLE events (
+        run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, at INTEGER NOT NULL,
+        task_id TEXT, attempt INTEGER, data TEXT, PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;`;
+
+    it('upgrades a v1 file in place to v2: its runs, tasks and events read as before, added tasks keep a spec', async () => {
+      const raw = rawConnection();
+      raw.exec(V1_DDL);
+      raw
+        .prepare(
+          `INSERT INTO runs (run_id, workflow_name, workflow, params, status, shard_key, created_at)
+           VALUES ('old', 'etl', '{"name":"etl","tasks":[]}', '{}', 'running', 'k', 1700000000000)`,
+        )
+        .run();
+      raw
+        .prepare(
+          `INSERT INTO tasks (run_id, task_id, status, attempt, outputs) VALUES
+           ('old', 'a', 'succeeded', 1, '{"rows":1}'), ('old', 'b', 'pending', 0, NULL)`,
+        )
+        .run();
+      raw
+        .prepare(`INSERT INTO events (run_id, seq, type, at) VALUES ('old', 1, 'run:state:started', 5)`)
+        .run();
+      raw.pragma('user_version = 1');
+      raw.close();
+
+      const store = await open();
+      const check = rawConnection();
+      expect(check.pragma('user_version', { simple: true })).toBe(2);
+      expect(
+        (check.prepare('PRAGMA table_info(tasks)').all() as { name: string }[]).map((c) => c.name),
+      ).toContain('spec');
+      expect(await store.getRun('old')).toEqual(run('old'));
+      expect(await store.getTasks('old')).toEqual([
+        { runId: 'old', taskId: 'a', status: 'succeeded', attempt: 1, outputs: { rows: 1 } },
+        { runId: 'old', taskId: 'b', status: 'pending', attempt: 0 },
+      ]);
+      await store.addTasks('old', [{ taskId: 'c', spec: { id: 'c', needs: ['a'] } }]);
+      store.record({ runId: 'old', type: 'task:state:added', at: 6, taskId: 'c' });
+      await store.close();
+
+      // Opening the upgraded file again changes nothing.
+      const again = await open();
+      expect((await again.getTasks('old')).map((t) => [t.taskId, t.spec])).toEqual([
+        ['a', undefined],
+        ['b', undefined],
+        ['c', { id: 'c', needs: ['a'] }],
+      ]);
+      expect((await again.getEvents('old')).map((e) => e.seq)).toEqual([1, 2]);
+    });
+  });
 });

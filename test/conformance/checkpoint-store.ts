@@ -249,6 +249,65 @@ export function checkpointStoreConformance(
       it('addTasks to an unknown run rejects with NOT_FOUND', async () => {
         await expectCode(store.addTasks(`run-${randomUUID()}`, ['x']), 'NOT_FOUND');
       });
+
+      it("addTasks keeps each added task's spec with its row; ids alone and the run's own tasks have none", async () => {
+        const run = await createRun(['a']);
+        const spec = {
+          id: 'dyn-1',
+          needs: ['a'],
+          handler: { kind: 'uses', name: 'step', with: { n: 1, list: [1, 'two', null, true] } },
+          priority: 50,
+        };
+        await store.addTasks(run.runId, [{ taskId: 'dyn-1', spec }, 'dyn-2', { taskId: 'dyn-3' }]);
+        const tasks = sortTasks(await store.getTasks(run.runId));
+        expect(tasks.map((t) => [t.taskId, t.spec])).toEqual([
+          ['a', undefined],
+          ['dyn-1', spec],
+          ['dyn-2', undefined],
+          ['dyn-3', undefined],
+        ]);
+        expect(tasks.every((t) => !('spec' in t) || t.taskId === 'dyn-1')).toBe(true);
+        // A copy: later changes to the given or returned spec do not leak in.
+        spec.needs.push('z');
+        tasks[1]!.spec = 'changed';
+        expect((await task(run.runId, 'dyn-1'))?.spec).toMatchObject({ needs: ['a'] });
+      });
+
+      it('an added task keeps its spec through record, completion, resetTasks and re-adding', async () => {
+        const run = await createRun(['a']);
+        const spec = { id: 'dyn', needs: [], handler: { kind: 'run', argv: ['echo', 'hi'] } };
+        await store.addTasks(run.runId, [{ taskId: 'dyn', spec }]);
+        startAttempt(run.runId, 'dyn', 1);
+        expect(await store.completeTask(completion(run.runId, 'dyn', 1))).toBe(true);
+        await store.resetTasks(run.runId, ['dyn']);
+        await store.addTasks(run.runId, [{ taskId: 'dyn', spec: { id: 'dyn', other: true } }, 'a']);
+        await store.flush();
+        let reader = store;
+        if (handle.reopen) {
+          reader = await handle.reopen();
+          opened.push(reader);
+        }
+        const tasks = sortTasks(await reader.getTasks(run.runId));
+        expect(tasks.map((t) => [t.taskId, t.status, t.attempt, t.spec])).toEqual([
+          ['a', 'pending', 0, undefined],
+          ['dyn', 'pending', 1, spec],
+        ]);
+      });
+
+      it('addTasks with a spec JSON cannot hold rejects with INVALID_ARGUMENT and adds nothing', async () => {
+        const run = await createRun(['a']);
+        const cyclic: Record<string, unknown> = { id: 'bad' };
+        cyclic.self = cyclic;
+        await expectCode(
+          store.addTasks(run.runId, [
+            { taskId: 'ok', spec: { id: 'ok' } },
+            { taskId: 'bad', spec: cyclic },
+          ]),
+          'INVALID_ARGUMENT',
+        );
+        await expectCode(store.addTasks(run.runId, [{ taskId: '', spec: { id: '' } }]), 'INVALID_ARGUMENT');
+        expect((await store.getTasks(run.runId)).map((t) => t.taskId)).toEqual(['a']);
+      });
     });
 
     describe('events', () => {

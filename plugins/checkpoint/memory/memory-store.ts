@@ -6,6 +6,7 @@
  */
 import { SmartQueueError, errorMessage } from '../../../engine/errors.js';
 import type {
+  AddedTask,
   CheckpointEvent,
   CheckpointStore,
   CompletionRecord,
@@ -56,13 +57,24 @@ class InMemoryCheckpointStore implements MemoryCheckpointStore {
     if (run.labels !== undefined) stored.labels = cloneJson(run.labels, 'labels') as Record<string, string>;
     this.#runs.set(run.runId, dropUndefined(stored));
     this.#tasks.set(run.runId, new Map());
-    this.#insertTasks(run.runId, taskIds);
+    this.#insertTasks(
+      run.runId,
+      taskIds.map((taskId) => ({ taskId })),
+    );
   }
 
-  async addTasks(runId: string, taskIds: string[]): Promise<void> {
+  async addTasks(runId: string, tasks: readonly (string | AddedTask)[]): Promise<void> {
     this.#assertOpen();
     this.#requireRun(runId);
-    this.#insertTasks(runId, taskIds);
+    // Validate and copy every spec before inserting any, so a bad one adds nothing.
+    const added = tasks.map((t): AddedTask => {
+      if (typeof t === 'string') return { taskId: t };
+      assertId(t?.taskId, 'taskId');
+      return t.spec === undefined
+        ? { taskId: t.taskId }
+        : { taskId: t.taskId, spec: cloneJson(t.spec, 'spec') };
+    });
+    this.#insertTasks(runId, added);
   }
 
   record(event: CheckpointEvent, task?: TaskPatch): void {
@@ -181,13 +193,16 @@ class InMemoryCheckpointStore implements MemoryCheckpointStore {
     await this.close();
   }
 
-  #insertTasks(runId: string, taskIds: string[]): void {
+  #insertTasks(runId: string, added: readonly AddedTask[]): void {
+    for (const { taskId } of added) assertId(taskId, 'taskId');
     const tasks = this.#tasks.get(runId) ?? new Map<string, TaskRecord>();
     this.#tasks.set(runId, tasks);
-    for (const taskId of taskIds) {
-      assertId(taskId, 'taskId');
+    for (const { taskId, spec } of added) {
       // Existing tasks are left alone so that re-adding (a resumed scheduler) is harmless.
-      if (!tasks.has(taskId)) tasks.set(taskId, { runId, taskId, status: 'pending', attempt: 0 });
+      if (tasks.has(taskId)) continue;
+      const task: TaskRecord = { runId, taskId, status: 'pending', attempt: 0 };
+      if (spec !== undefined) task.spec = spec;
+      tasks.set(taskId, task);
     }
   }
 

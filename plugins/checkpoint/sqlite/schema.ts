@@ -15,8 +15,11 @@ import type {
 
 type Db = BetterSqlite3.Database;
 
-/** Bumped with every change to {@link SCHEMA_DDL}; stored in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped with every change to {@link SCHEMA_DDL}, which then gets a step in {@link MIGRATIONS};
+ * stored in `PRAGMA user_version`.
+ */
+export const SCHEMA_VERSION = 2;
 
 // JSON columns hold JSON text; booleans are 0/1; times are epoch milliseconds.
 const SCHEMA_DDL = `
@@ -50,6 +53,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   outputs         TEXT,
   error           TEXT,
   deadline_missed INTEGER,
+  -- JSON of a task added after the run started (addTasks); NULL for the workflow's own tasks.
+  spec            TEXT,
   PRIMARY KEY (run_id, task_id)
 );
 
@@ -66,8 +71,16 @@ CREATE TABLE IF NOT EXISTS events (
 `;
 
 /**
- * Creates or checks the schema. Runs in an IMMEDIATE transaction so that two processes opening
- * a new file at once do not both half-create it.
+ * The step from version `n - 1` to `n`, for every version after the first. A new file gets
+ * {@link SCHEMA_DDL} (the latest schema) at once; an older file gets the steps it lacks.
+ */
+const MIGRATIONS: Readonly<Record<number, string>> = {
+  2: 'ALTER TABLE tasks ADD COLUMN spec TEXT;',
+};
+
+/**
+ * Creates, upgrades or checks the schema. Runs in an IMMEDIATE transaction so that two processes
+ * opening a file at once do not both half-create (or half-upgrade) it.
  */
 export function migrate(db: Db): void {
   db.transaction(() => {
@@ -79,10 +92,10 @@ export function migrate(db: Db): void {
         { details: { version, supported: SCHEMA_VERSION } },
       );
     }
-    if (version < SCHEMA_VERSION) {
-      db.exec(SCHEMA_DDL);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }
+    if (version === SCHEMA_VERSION) return;
+    if (version === 0) db.exec(SCHEMA_DDL);
+    else for (let v = version + 1; v <= SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
 
@@ -114,6 +127,7 @@ export interface TaskRow {
   outputs: string | null;
   error: string | null;
   deadline_missed: number | null;
+  spec: string | null;
 }
 
 /** An `events` row as bound and as read. */
@@ -169,7 +183,7 @@ export interface Statements {
   insertRun: Stmt<RunRow>;
   updateRun: Stmt<RunPatchRow>;
   selectRun: Stmt<[string], RunRow>;
-  insertTask: Stmt<[string, string]>;
+  insertTask: Stmt<[string, string, string | null]>;
   patchTask: Stmt<TaskPatchRow>;
   completeTask: Stmt<CompletionRow>;
   resetTask: Stmt<[string, string]>;
@@ -200,8 +214,8 @@ export function prepareStatements(db: Db): Statements {
        WHERE run_id = @run_id`,
     ),
     selectRun: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE run_id = ?'),
-    insertTask: db.prepare<[string, string]>(
-      `INSERT OR IGNORE INTO tasks (run_id, task_id, status, attempt) VALUES (?, ?, 'pending', 0)`,
+    insertTask: db.prepare<[string, string, string | null]>(
+      `INSERT OR IGNORE INTO tasks (run_id, task_id, status, attempt, spec) VALUES (?, ?, 'pending', 0, ?)`,
     ),
     patchTask: db.prepare<TaskPatchRow>(
       `UPDATE tasks SET
@@ -285,6 +299,7 @@ export function taskFromRow(row: TaskRow): TaskRecord {
   if (row.outputs !== null) task.outputs = JSON.parse(row.outputs) as Record<string, unknown>;
   if (row.error !== null) task.error = row.error;
   if (row.deadline_missed !== null) task.deadlineMissed = row.deadline_missed !== 0;
+  if (row.spec !== null) task.spec = JSON.parse(row.spec) as unknown;
   return task;
 }
 

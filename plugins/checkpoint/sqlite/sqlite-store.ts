@@ -10,6 +10,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { SmartQueueError, errorMessage } from '../../../engine/errors.js';
 import type {
+  AddedTask,
   CheckpointEvent,
   CheckpointStore,
   CompletionRecord,
@@ -175,7 +176,12 @@ interface Waiter<T> {
 /** One queued write. JSON is serialized when queued, so a bad payload fails its caller, not the batch. */
 type Write =
   | { kind: 'createRun'; row: RunRow; taskIds: string[]; waiter: Waiter<void> }
-  | { kind: 'addTasks'; runId: string; taskIds: string[]; waiter: Waiter<void> }
+  | {
+      kind: 'addTasks';
+      runId: string;
+      tasks: { taskId: string; spec: string | null }[];
+      waiter: Waiter<void>;
+    }
   | {
       kind: 'record';
       event: Omit<CheckpointEvent, 'seq'>;
@@ -234,10 +240,15 @@ class SqliteStore implements SqliteCheckpointStore {
     });
   }
 
-  addTasks(runId: string, taskIds: string[]): Promise<void> {
+  addTasks(runId: string, tasks: readonly (string | AddedTask)[]): Promise<void> {
     return this.#enqueueAwaited<void>((waiter) => {
-      assertIds(taskIds);
-      return { kind: 'addTasks', runId, taskIds: [...taskIds], waiter };
+      const rows = tasks.map((t) =>
+        typeof t === 'string'
+          ? { taskId: t, spec: null }
+          : { taskId: t?.taskId, spec: t?.spec === undefined ? null : toJson(t.spec, 'spec') },
+      );
+      assertIds(rows.map((r) => r.taskId));
+      return { kind: 'addTasks', runId, tasks: rows, waiter };
     });
   }
 
@@ -418,12 +429,12 @@ class SqliteStore implements SqliteCheckpointStore {
           if (st.insertRun.run(write.row).changes === 0) {
             return failure('ALREADY_EXISTS', `run ${write.row.run_id} already exists`, write.row.run_id);
           }
-          for (const taskId of write.taskIds) st.insertTask.run(write.row.run_id, taskId);
+          for (const taskId of write.taskIds) st.insertTask.run(write.row.run_id, taskId, null);
           return DONE;
         case 'addTasks':
           if (!st.runExists.get(write.runId))
             return failure('NOT_FOUND', `run ${write.runId} not found`, write.runId);
-          for (const taskId of write.taskIds) st.insertTask.run(write.runId, taskId);
+          for (const t of write.tasks) st.insertTask.run(write.runId, t.taskId, t.spec);
           return DONE;
         case 'record':
           this.#appendEvent(write.event, write.data);

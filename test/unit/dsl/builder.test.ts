@@ -43,6 +43,7 @@ function fakeContext(inputs: Record<string, Record<string, unknown>>): HandlerCo
     inputs,
     params: {},
     signal: new AbortController().signal,
+    progress: () => undefined,
     log,
   };
 }

@@ -3,6 +3,8 @@
  * back-pressure, and the errors of its API.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { storedWorkflowTasks } from '../../../engine/engine.js';
+import type { StoredWorkflow } from '../../../engine/engine.js';
 import type { HandlerContext, TaskHandler } from '../../../engine/handler.js';
 import type { CheckpointStore } from '../../../engine/stages.js';
 import { createMemoryCheckpointStore } from '../../../plugins/checkpoint/memory/index.js';
@@ -352,9 +354,13 @@ describe('dynamic DAGs (addTask)', () => {
     expect(ctxOfNew!.args).toEqual({ a: 1, b: 2 });
     const tasks = await tasksById(h.store, runId);
     expect(tasks.get('sum')).toMatchObject({ status: 'succeeded', outputs: { sum: 3 } });
-    // The stored workflow knows the new task (a replay needs it).
-    const stored = (await h.store.getRun(runId))!.workflow as { ir: { tasks: { id: string }[] } };
-    expect(stored.ir.tasks.map((t) => t.id)).toEqual(['a', 'b', 'sum']);
+    // The store knows the new task (a replay needs it): the run's workflow as it started, plus
+    // the added task's IR kept with its task row.
+    const stored = (await h.store.getRun(runId))!.workflow as StoredWorkflow;
+    expect(stored.ir.tasks.map((t) => t.id)).toEqual(['a', 'b']);
+    expect(tasks.get('sum')!.spec).toMatchObject({ id: 'sum', needs: ['a', 'b'] });
+    const all = storedWorkflowTasks(stored, await h.store.getTasks(runId));
+    expect(all.map((t) => t.id)).toEqual(['a', 'b', 'sum']);
   });
 
   it('runs an added task whose needs are all done at once', async () => {
@@ -392,7 +398,7 @@ describe('dynamic DAGs (addTask)', () => {
       'NOT_FOUND',
     );
     expect(err.message).toContain('"ghost"');
-    expect(err.details).toEqual({ missing: ['ghost'] });
+    expect(err.details).toEqual({ missing: ['ghost'], index: 0 });
     await rejectsWith(h.engine.addTask(runId, taskIr('a', 'hold')), 'ALREADY_EXISTS');
     // Neither left anything behind.
     expect([...h.engine.activeRuns().get(runId)!.tasks.keys()]).toEqual(['a']);
@@ -446,6 +452,7 @@ describe('dynamic DAGs (addTask)', () => {
     await expect(h.engine.addTask(runId, taskIr('x', 'hold', { needs: ['a'] }))).rejects.toThrow('disk full');
     const run = h.engine.activeRuns().get(runId)!;
     expect([...run.tasks.keys()]).toEqual(['a']);
+    expect(run.ir.tasks.map((t) => t.id)).toEqual(['a']);
     expect(run.tasks.get('a')!.dependants).toEqual([]);
     g.open();
     expect(await finish(h.engine, runId)).toBe('succeeded');
@@ -486,9 +493,9 @@ describe('dynamic DAGs (addTask)', () => {
     const store = new Proxy(inner, {
       get(target, prop) {
         if (prop === 'addTasks') {
-          return async (runId: string, ids: string[]) => {
+          return async (runId: string, tasks: Parameters<CheckpointStore['addTasks']>[1]) => {
             await recorded.promise;
-            return target.addTasks(runId, ids);
+            return target.addTasks(runId, tasks);
           };
         }
         const v = Reflect.get(target, prop, target) as unknown;

@@ -68,6 +68,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       transport,
       handlers,
       runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
+      progress: (report) => engine.recordProgress(report),
     });
     await worker.start();
     balancer.join({ id, capacity });

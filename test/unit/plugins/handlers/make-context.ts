@@ -9,7 +9,7 @@ export interface LoggedLine {
 
 export function makeContext<Args>(
   args: Args,
-  overrides: Partial<Omit<HandlerContext<Args>, 'args'>> = {},
+  overrides: Partial<Omit<HandlerContext<Args>, 'args' | 'progress'>> = {},
 ): HandlerContext<Args> & { logged: LoggedLine[] } {
   const logged: LoggedLine[] = [];
   const log: TaskLogger = {
@@ -26,6 +26,7 @@ export function makeContext<Args>(
     params: {},
     signal: new AbortController().signal,
     log,
+    progress: () => undefined,
     ...overrides,
     args,
     logged,
