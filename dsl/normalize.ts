@@ -65,7 +65,13 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-function issuesToDiagnostics(
+/**
+ * zod issues of `data` (checked against `schema`, found at `prefix` in the document) as
+ * `file:line:column path: message` diagnostics: unknown keys with a did-you-mean and the allowed
+ * keys, missing fields at their parent, a bad field inside a mapping-or-scalar union as itself.
+ * Shared by workflow files and the server config file.
+ */
+export function issuesToDiagnostics(
   issues: readonly z.core.$ZodIssue[],
   schema: z.ZodType,
   prefix: FieldPath,

@@ -17,6 +17,8 @@ import { smartQueueNamespaceOf } from '../plugins/api/grpc/auth-namespaces.js';
 import { createGrpcApi } from '../plugins/api/grpc/server.js';
 import type { GrpcAuthorize } from '../plugins/api/grpc/server.js';
 import type { GrpcApiLimits } from '../plugins/api/grpc/options.js';
+import { createRateLimiter } from '../plugins/api/grpc/rate-limit.js';
+import type { RateLimitOptions } from '../plugins/api/grpc/rate-limit.js';
 import { addWorkersService } from '../plugins/api/grpc/workers-service.js';
 import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
 import { createInProcessCoordinator } from '../plugins/coordinator/in-process/index.js';
@@ -45,6 +47,11 @@ export interface ServerConfig {
   handlers?: Record<string, TaskHandler> | HandlerRegistry;
   /** Heartbeat interval remote workers are told to keep (ms); 3 missed ones make a worker lost. @default 30000 */
   heartbeatIntervalMs?: number;
+  /**
+   * Heartbeats per second the server takes from all remote workers together: past it, workers
+   * are told a longer interval (and the configured one comes back when they leave). @default 100
+   */
+  maxHeartbeatsPerSecond?: number;
   /** Let remote workers run `run` (argv) tasks. @default false */
   allowRemoteRun?: boolean;
   /** Base directory of local `run` tasks' relative `cwd`. @default process.cwd() */
@@ -55,6 +62,11 @@ export interface ServerConfig {
   flushIntervalMs?: number;
   /** Limits of the gRPC API. @default see GrpcApiLimits */
   limits?: GrpcApiLimits;
+  /**
+   * Per-client rate limit of the client API (token bucket per bearer-token principal, else per
+   * peer host); `false` turns it off. @default { ratePerSecond: 1000, burst: 2000 }
+   */
+  rateLimit?: RateLimitOptions | false;
   /**
    * TLS / mutual TLS of the gRPC port (`grpc.ServerCredentials.createSsl(...)`).
    * @default insecure (local use only)
@@ -137,6 +149,9 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     remote = createRemoteTransport({
       balancer,
       ...(config.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: config.heartbeatIntervalMs }),
+      ...(config.maxHeartbeatsPerSecond !== undefined && {
+        maxHeartbeatsPerSecond: config.maxHeartbeatsPerSecond,
+      }),
       allowRemoteRun: config.allowRemoteRun === true,
       refuseRunRemotely: localCount === 0,
       log,
@@ -175,6 +190,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
       handlers: registry,
       runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
       ...(config.logger && { logger: config.logger }),
+      progress: (report) => engine.recordProgress(report),
     });
     await worker.start();
     balancer.join({ id, capacity: concurrency });
@@ -187,7 +203,12 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     const namespaceOf = smartQueueNamespaceOf(store);
     clientAuthorize = async (metadata, method, request) => {
       const namespace = await namespaceOf(method, request);
-      authorizer(metadata, { kind: 'client', ...(namespace !== undefined && { namespace }) });
+      const { principal } = authorizer(metadata, {
+        kind: 'client',
+        ...(namespace !== undefined && { namespace }),
+      });
+      // The rate limit counts per principal.
+      return principal.anonymous ? undefined : principal.name;
     };
     workerAuthorize = (metadata) => {
       authorizer(metadata, { kind: 'worker' });
@@ -198,6 +219,9 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     {
       ...(config.credentials && { credentials: config.credentials }),
       ...(clientAuthorize && { authorize: clientAuthorize }),
+      ...(config.rateLimit !== false && {
+        rateLimit: createRateLimiter(config.rateLimit),
+      }),
       services: [
         (server, closing) =>
           addWorkersService(server, {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SmartQueueError } from '../../engine/errors.js';
 import type { CompiledPlan } from '../../dsl/compiler.js';
 import { formatDuration } from '../../dsl/duration.js';
 import { loadPlans } from '../load-plans.js';
@@ -74,17 +75,35 @@ export function registerPlan(program: Command, io: CliIO): void {
     )
     .argument('<file>', 'workflow file (.yaml, .ts, .js)')
     .option('--json', 'print JSON instead of a table')
+    .option(
+      '--ir',
+      'print the compiled IR as JSON (what the gRPC SubmitWorkflow takes in its `ir` field); one workflow only',
+    )
     .option('-w, --workflow <name>', 'only this workflow of a multi-workflow file')
     .option('--allow-infeasible', 'plan even when a deadline is already missed by the critical path')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ smartqueue plan workflows/examples/etl.yaml\n  $ smartqueue plan etl.yaml --json | jq .criticalPath',
+      '\nExamples:\n  $ smartqueue plan workflows/examples/etl.yaml\n  $ smartqueue plan etl.yaml --json | jq .criticalPath\n' +
+        '  $ smartqueue plan pipeline.ts --ir > pipeline.ir.json',
     )
-    .action(async (file: string, opts: { json?: boolean; workflow?: string; allowInfeasible?: boolean }) => {
-      const compiled = await loadPlans(io, file, opts);
-      if (opts.json) {
-        const plans = compiled.map((c) => planToJson(c.plan));
-        io.out(JSON.stringify(plans.length === 1 ? plans[0] : plans, null, 2));
-      } else io.out(compiled.map((c) => formatPlan(c.plan)).join('\n\n'));
-    });
+    .action(
+      async (
+        file: string,
+        opts: { json?: boolean; ir?: boolean; workflow?: string; allowInfeasible?: boolean },
+      ) => {
+        const compiled = await loadPlans(io, file, opts);
+        if (opts.ir) {
+          if (compiled.length > 1) {
+            throw new SmartQueueError(
+              'INVALID_ARGUMENT',
+              `${file} holds ${compiled.length} workflows (${compiled.map((c) => c.plan.ir.name).join(', ')}); choose one with --workflow`,
+            );
+          }
+          io.out(JSON.stringify(compiled[0]!.plan.ir, null, 2));
+        } else if (opts.json) {
+          const plans = compiled.map((c) => planToJson(c.plan));
+          io.out(JSON.stringify(plans.length === 1 ? plans[0] : plans, null, 2));
+        } else io.out(compiled.map((c) => formatPlan(c.plan)).join('\n\n'));
+      },
+    );
 }

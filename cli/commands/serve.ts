@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { formatDuration } from '../../dsl/duration.js';
+import { formatDuration, parseDuration } from '../../dsl/duration.js';
 import type { CompiledWorkflow } from '../../dsl/load.js';
 import { compileFile, findWorkflowFiles } from '../../dsl/load.js';
 import { resolveParams } from '../../dsl/params.js';
@@ -9,13 +9,14 @@ import type { ScheduledEntry } from '../../engine/cron.js';
 import { SmartQueueError } from '../../engine/errors.js';
 import type { CheckpointStore } from '../../engine/stages.js';
 import type { Engine } from '../../engine/engine.js';
-import { resolveAuth } from '../../plugins/api/grpc/auth.js';
 import { createServer } from '../../runtime/server.js';
 import { openCliRuntime } from '../cli-runtime.js';
 import { loadHandlersModule } from '../handlers-module.js';
-import { loadServerCredentials } from '../../plugins/api/grpc/tls.js';
 import type { CliIO } from '../output.js';
 import { printDiagnostics } from '../output.js';
+import { resolveServe } from '../serve-options.js';
+import type { ServeFlags } from '../serve-options.js';
+import { loadServerConfig } from '../server-config.js';
 import { handlersOption, intOption, stateOption } from './common.js';
 
 type Scheduled = Map<string, { file: string; compiled: CompiledWorkflow }>;
@@ -120,51 +121,26 @@ function untilSignal(): Promise<string> {
   });
 }
 
-interface ServeOptions {
-  concurrency?: number;
+interface ServeOptions extends Omit<ServeFlags, 'state'> {
   state: string;
-  handlers?: string;
-  listen?: string;
-  localWorkers?: number;
-  heartbeatInterval?: number;
-  allowRemoteRun?: boolean;
-  tokens?: string;
-  http?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  tlsCa?: string;
+  config?: string;
 }
 
-/** `serve --listen`: the gRPC server (client API + Workers service), with cron when paths are given. */
-async function serveGrpc(io: CliIO, paths: string[], opts: ServeOptions): Promise<void> {
-  const scheduled = paths.length ? await loadScheduled(io, paths, false) : (new Map() as Scheduled);
-  // Bearer tokens from --tokens or SMARTQUEUE_TOKENS; without either, auth is off (with a warning).
-  const auth =
-    opts.tokens !== undefined || process.env.SMARTQUEUE_TOKENS
-      ? resolveAuth({ ...(opts.tokens !== undefined && { tokensFile: opts.tokens }) })
-      : resolveAuth({ mode: 'none' });
-  if (auth.warning) io.err(auth.warning);
-  // TLS on both ports when a certificate is given (mutual TLS with --tls-ca).
-  const tls =
-    opts.tlsCert !== undefined || opts.tlsKey !== undefined
-      ? {
-          cert: opts.tlsCert ?? '',
-          key: opts.tlsKey ?? '',
-          ...(opts.tlsCa !== undefined && { ca: opts.tlsCa }),
-        }
-      : undefined;
-  if (!tls) io.err('warning: TLS is off (pass --tls-cert and --tls-key): traffic is in clear text');
+/** `serve --listen` or `--config`: the gRPC server (client API + Workers service), with cron for workflows. */
+async function serveGrpc(io: CliIO, paths: string[], opts: ServeOptions, stateGiven: boolean): Promise<void> {
+  const file = opts.config !== undefined ? await loadServerConfig(opts.config) : undefined;
+  const { state, config: _config, ...flags } = opts;
+  const resolved = resolveServe({ ...flags, ...(stateGiven && { state }) }, file, {
+    paths,
+    defaultState: state,
+  });
+  const scheduled = resolved.workflows.length
+    ? await loadScheduled(io, resolved.workflows, false)
+    : (new Map() as Scheduled);
+  for (const warning of resolved.warnings) io.err(warning);
   const server = await createServer({
-    ...(tls && { credentials: loadServerCredentials(tls), httpTls: tls }),
-    ...(opts.http !== undefined && { http: opts.http }),
-    listen: opts.listen ?? '127.0.0.1:7070',
-    statePath: opts.state === ':memory:' ? false : opts.state,
-    localWorkers: opts.localWorkers ?? 0,
-    ...(opts.concurrency !== undefined && { localConcurrency: opts.concurrency }),
-    ...(opts.handlers !== undefined && { handlers: await loadHandlersModule(opts.handlers) }),
-    ...(opts.heartbeatInterval !== undefined && { heartbeatIntervalMs: opts.heartbeatInterval }),
-    allowRemoteRun: opts.allowRemoteRun === true,
-    ...(auth.mode === 'tokens' && { auth: auth.authorizer }),
+    ...resolved.config,
+    ...(resolved.handlers !== undefined && { handlers: await loadHandlersModule(resolved.handlers) }),
     log: (line) => io.out(`${clock()} ${line}`),
   });
   const stopCron = scheduled.size ? await startCron(io, server.engine, server.store, scheduled) : () => {};
@@ -177,21 +153,53 @@ async function serveGrpc(io: CliIO, paths: string[], opts: ServeOptions): Promis
   io.out('stopped');
 }
 
+/** `--heartbeat-interval`: a duration like the workflow files' (`30s`, `PT1M`) or milliseconds. */
+function durationOption(name: string): (value: string) => number {
+  return (value: string) => {
+    const ms = /^\d+$/.test(value) ? Number(value) : parseDuration(value);
+    if (ms === undefined || !Number.isSafeInteger(ms) || ms < 1)
+      throw new InvalidArgumentError(`${name} must be a duration (30s, 1m, PT30S) or milliseconds >= 1`);
+    return ms;
+  };
+}
+
+const CONFIG_HELP = `
+Config file (--config; YAML or JSON; flags given on the command line win over it, and it wins over
+env SMARTQUEUE_STATE / SMARTQUEUE_TOKENS; relative paths are relative to the file's folder):
+  listen: 0.0.0.0:7070              # --listen
+  http: 0.0.0.0:9464                # --http
+  state: /var/lib/smartqueue/state.db   # --state (":memory:" keeps nothing)
+  localWorkers: 0                   # --local-workers
+  concurrency: 8                    # --concurrency (per local worker)
+  handlers: handlers.ts             # --handlers
+  heartbeatInterval: 30s            # --heartbeat-interval (duration or ms)
+  maxHeartbeatsPerSecond: 100       # from all workers; past it, workers are told a longer interval
+  allowRemoteRun: false             # --allow-remote-run
+  auth: { tokensFile: tokens.yaml } # --tokens; or \`auth: none\` (no auth, with a warning)
+  tls: { cert: server.pem, key: server.key, ca: ca.pem }   # --tls-cert/--tls-key/--tls-ca
+  limits: { maxMessageBytes: 4194304, maxTasksPerSubmission: 10000,
+            maxIdempotencyKeys: 100000, shutdownGraceMs: 5000 }
+  rateLimit: { ratePerSecond: 1000, burst: 2000, maxClients: 10000 }   # or false
+  workflows: [workflows/]           # the [paths...] (paths given on the command line replace it)
+Unknown keys and wrong types are errors reported as file:line:column key: message (exit 2).
+Example: deploy/smartqueue.yaml.`;
+
 export function registerServe(program: Command, io: CliIO): void {
   program
     .command('serve')
     .summary('run the SmartQueue server (gRPC API + remote workers) and/or start scheduled workflows')
     .description(
-      'With --listen (or without paths): serves the gRPC API (smartqueue.v1.SmartQueue) and the Workers ' +
-        'service on one port, on the SQLite store; `smartqueue worker` processes connect to it, and ' +
+      'With --listen or --config (or without paths): serves the gRPC API (smartqueue.v1.SmartQueue) and ' +
+        'the Workers service on one port, on the SQLite store; `smartqueue worker` processes connect to it, and ' +
         '--local-workers adds workers inside the server. It prints "listening on host:port" once bound.\n\n' +
         'With paths: also starts a run of every workflow with a `schedule` at each cron fire time (in its time ' +
         "zone). Fire times missed while the server was down are handled per the schedule's catchUp: none (skip), " +
-        'latest (run once for the last one) or all. Given paths and no --listen, it runs only the scheduler, ' +
-        'on the embedded engine, as before.\n\n' +
+        'latest (run once for the last one) or all. Given paths and neither --listen nor --config, it runs only ' +
+        'the scheduler, on the embedded engine, as before.\n\n' +
         'Stops on SIGINT/SIGTERM; runs in progress stay resumable with `smartqueue replay`.',
     )
     .argument('[paths...]', 'workflow files or directories (their scheduled workflows run on time)')
+    .option('--config <file>', 'server config file (YAML or JSON; see below); flags override it')
     .option(
       '--listen <host:port>',
       'serve gRPC here (port 0 picks a free port) [default without paths: 127.0.0.1:7070]',
@@ -203,9 +211,9 @@ export function registerServe(program: Command, io: CliIO): void {
       return n;
     })
     .option(
-      '--heartbeat-interval <ms>',
-      'heartbeat interval remote workers must keep; 3 missed make one lost [default: 30000]',
-      intOption('--heartbeat-interval'),
+      '--heartbeat-interval <duration>',
+      'heartbeat interval remote workers must keep (30s, or ms); 3 missed make one lost [default: 30s]',
+      durationOption('--heartbeat-interval'),
     )
     .option(
       '--tokens <file>',
@@ -221,12 +229,13 @@ export function registerServe(program: Command, io: CliIO): void {
     .option(...handlersOption)
     .addHelpText(
       'after',
-      '\nExamples:\n  $ smartqueue serve --listen 127.0.0.1:7070\n  $ smartqueue serve workflows/examples --listen 0.0.0.0:7070 --local-workers 1\n' +
+      CONFIG_HELP +
+        '\n\nExamples:\n  $ smartqueue serve --config /etc/smartqueue/smartqueue.yaml\n  $ smartqueue serve --listen 127.0.0.1:7070\n  $ smartqueue serve workflows/examples --listen 0.0.0.0:7070 --local-workers 1\n' +
         '  $ smartqueue serve reports/ --state /var/lib/smartqueue/state.db',
     )
-    .action(async (paths: string[], opts: ServeOptions) => {
-      if (opts.listen !== undefined || paths.length === 0) {
-        await serveGrpc(io, paths, opts);
+    .action(async (paths: string[], opts: ServeOptions, command: Command) => {
+      if (opts.config !== undefined || opts.listen !== undefined || paths.length === 0) {
+        await serveGrpc(io, paths, opts, command.getOptionValueSource('state') === 'cli');
         return;
       }
       const scheduled = await loadScheduled(io, paths, true);

@@ -7,11 +7,12 @@ import { InvalidArgumentError } from 'commander';
 import { parseParamArgs } from '../../dsl/params.js';
 import { SmartQueueError } from '../../engine/errors.js';
 import { toStruct } from '../../plugins/api/grpc/convert.js';
+import { addClientOptions } from '../client-connection.js';
 import type { CliIO } from '../output.js';
 import { CALL_TIMEOUT_MS, followRemoteRun, serverOption, withClient } from './watch.js';
+import type { ClientFlags } from './watch.js';
 
-interface SubmitTaskOptions {
-  server: string;
+interface SubmitTaskOptions extends ClientFlags {
   handler: string;
   args?: string;
   needs?: string;
@@ -52,7 +53,7 @@ function parseArgs(text: string): Record<string, unknown> {
 }
 
 export function registerSubmitTask(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
+  const command = program
     .command('submit-task')
     .summary('submit one task to a SmartQueue server')
     .description(
@@ -84,7 +85,8 @@ export function registerSubmitTask(program: Command, io: CliIO, setExit: (code: 
     )
     .option('--watch', "follow the task's run until it ends (namespace runs stay open: Ctrl-C to stop)")
     .option('--json', 'print {"taskId", "runId", "deduplicated"} as JSON')
-    .option(...serverOption())
+    .option(...serverOption());
+  addClientOptions(command)
     .addHelpText(
       'after',
       '\nExamples:\n  $ smartqueue submit-task --handler noop\n' +
@@ -100,7 +102,7 @@ export function registerSubmitTask(program: Command, io: CliIO, setExit: (code: 
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      await withClient(opts.server, io, setExit, async (client) => {
+      await withClient(opts, io, setExit, async (client) => {
         const res = await client.submitTask(
           {
             handler: opts.handler,

@@ -1,7 +1,8 @@
 /**
  * `smartqueue watch <run-id>`: follows a run's WatchRun stream on a SmartQueue server and prints
  * its events. Also the shared pieces of the gRPC client verbs (`submit`, `submit-task`): the
- * `--server` option, one-line gRPC errors and following a run until it ends.
+ * `--server` option and the connection options (token, TLS), one-line gRPC errors and following a
+ * run until it ends.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
@@ -11,6 +12,8 @@ import { fromStruct } from '../../plugins/api/grpc/convert.js';
 import { createSmartQueueClient } from '../../plugins/api/grpc/client.js';
 import type { SmartQueueClient } from '../../plugins/api/grpc/client.js';
 import type { RunEvent__Output } from '../../proto/generated/smartqueue/v1/RunEvent.js';
+import { addClientOptions, resolveClientConnection } from '../client-connection.js';
+import type { ClientConnectionFlags } from '../client-connection.js';
 import type { CliIO } from '../output.js';
 
 /** Default address of the gRPC API (`smartqueue serve`). */
@@ -32,20 +35,31 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
   return err instanceof Error && typeof (err as grpc.ServiceError).code === 'number' && 'details' in err;
 }
 
+/** `--server` and the connection options ({@link clientOptions}) of a client verb. */
+export interface ClientFlags extends ClientConnectionFlags {
+  server: string;
+}
+
 /**
- * Runs `fn` with a client of `server`; a failed call becomes one clear line naming the gRPC
- * status (more lines only for a workflow's several file:line:column errors), and an exit code.
+ * Runs `fn` with a client of `opts.server` (with its token and TLS options); a failed call
+ * becomes one clear line naming the gRPC status (more lines only for a workflow's several
+ * file:line:column errors), and an exit code.
  */
 export async function withClient(
-  server: string,
+  opts: ClientFlags,
   io: CliIO,
   setExit: (code: number) => void,
   fn: (client: SmartQueueClient) => Promise<number>,
 ): Promise<void> {
+  const { server } = opts;
   if (!/^(\[[^\]]+\]|[^\s:/]+):\d{1,5}$/.test(server)) {
     throw new SmartQueueError('INVALID_ARGUMENT', `--server "${server}": expected host:port`);
   }
-  const client = createSmartQueueClient(server);
+  const connection = resolveClientConnection(opts);
+  const client = createSmartQueueClient(server, {
+    ...(connection.credentials && { credentials: connection.credentials }),
+    ...(connection.channelOptions && { channelOptions: connection.channelOptions }),
+  });
   try {
     setExit(await fn(client));
   } catch (err) {
@@ -55,7 +69,13 @@ export async function withClient(
       .replace(/\s*Resolution note:\s*$/, '')
       .split('\n');
     const hint =
-      err.code === grpc.status.UNAVAILABLE ? ` (is \`smartqueue serve\` running at ${server}?)` : '';
+      err.code === grpc.status.UNAVAILABLE
+        ? /certificate|altnames/i.test(first)
+          ? " (check --tls-ca: the CA that signs the server's certificate, and --tls-server-name)"
+          : ` (is \`smartqueue serve\` running at ${server}${connection.credentials ? ' with TLS' : ' without TLS'}?)`
+        : err.code === grpc.status.UNAUTHENTICATED && connection.token === undefined
+          ? ' (pass --token-file or --token, or set SMARTQUEUE_TOKEN)'
+          : '';
     io.err(`smartqueue: ${name}: ${first}${hint}`);
     for (const line of rest) io.err(`  ${line}`);
     setExit(err.code === grpc.status.INVALID_ARGUMENT ? 2 : 1);
@@ -148,7 +168,7 @@ function seqOption(value: string): number {
 }
 
 export function registerWatch(program: Command, io: CliIO, setExit: (code: number) => void): void {
-  program
+  const command = program
     .command('watch')
     .summary('follow a run on a SmartQueue server live')
     .description(
@@ -159,14 +179,17 @@ export function registerWatch(program: Command, io: CliIO, setExit: (code: numbe
     .argument('<run-id>', 'the run to follow')
     .option(...serverOption())
     .option('--from <seq>', 'first sequence number to show (resume after an interruption)', seqOption)
-    .option('--json', 'one JSON object per event: {seq, type, at, runId, taskId, attempt, data}')
+    .option('--json', 'one JSON object per event: {seq, type, at, runId, taskId, attempt, data}');
+  addClientOptions(command)
     .addHelpText(
       'after',
       '\nExamples:\n  $ smartqueue watch run_01HZX3V2\n  $ smartqueue watch run_01HZX3V2 --from 42 --json\n' +
-        '  $ SMARTQUEUE_SERVER=queue.internal:7070 smartqueue watch run_01HZX3V2',
+        '  $ SMARTQUEUE_SERVER=queue.internal:7070 smartqueue watch run_01HZX3V2\n' +
+        '  $ smartqueue watch run_01HZX3V2 --server 10.0.0.5:7070 --tls-ca ca.pem --tls-server-name queue.internal \\\n' +
+        '      --token-file ~/.smartqueue/token',
     )
-    .action(async (runId: string, opts: { server: string; from?: number; json?: boolean }) => {
-      await withClient(opts.server, io, setExit, (client) =>
+    .action(async (runId: string, opts: ClientFlags & { from?: number; json?: boolean }) => {
+      await withClient(opts, io, setExit, (client) =>
         followRemoteRun(client, io, runId, {
           ...(opts.from !== undefined && { fromSeq: opts.from }),
           ...(opts.json && { json: true }),

@@ -4,11 +4,13 @@ import type { TaskHandler } from '../../engine/handler.js';
 import { builtinHandlers } from '../../plugins/handlers/index.js';
 import { createRemoteWorker } from '../../plugins/transport/remote/remote-worker.js';
 import { loadHandlersModule } from '../handlers-module.js';
+import { addClientOptions, resolveClientConnection } from '../client-connection.js';
+import type { ClientConnectionFlags } from '../client-connection.js';
 import type { CliIO } from '../output.js';
 import { formatLogLine } from '../progress.js';
 import { handlersOption, intOption } from './common.js';
 
-interface WorkerOptions {
+interface WorkerOptions extends ClientConnectionFlags {
   server: string;
   handlers?: string;
   capacity: number;
@@ -19,7 +21,7 @@ interface WorkerOptions {
 }
 
 export function registerWorker(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('worker')
     .summary('run tasks for a SmartQueue server (connects to its Workers service)')
     .description(
@@ -28,7 +30,8 @@ export function registerWorker(program: Command, io: CliIO): void {
         'sent, --capacity at a time. It heartbeats at the interval the server asks (or --heartbeat-interval, ' +
         'if shorter) and reconnects with exponential backoff and jitter when the connection drops. On ' +
         'SIGTERM/SIGINT it takes no new tasks, gives running ones --grace ms to finish, cancels the rest ' +
-        '(the server dispatches them again) and exits. With SMARTQUEUE_TOKEN set, it sends that bearer token.',
+        '(the server dispatches them again) and exits. It sends the bearer token of --token-file, --token or ' +
+        'env SMARTQUEUE_TOKEN (a token with role worker), and connects with TLS given --tls or --tls-ca.',
     )
     .requiredOption('--server <host:port>', 'the server to connect to')
     .option(...handlersOption)
@@ -41,11 +44,13 @@ export function registerWorker(program: Command, io: CliIO): void {
       'on SIGTERM, how long running tasks may take to finish',
       intOption('--grace'),
       10_000,
-    )
+    );
+  addClientOptions(command)
     .addHelpText(
       'after',
       '\nExamples:\n  $ smartqueue worker --server 127.0.0.1:7070 --capacity 8\n' +
-        '  $ smartqueue worker --server sq.internal:7070 --handlers ./handlers.ts --id etl-1',
+        '  $ smartqueue worker --server sq.internal:7070 --handlers ./handlers.ts --id etl-1\n' +
+        '  $ smartqueue worker --server sq.internal:7070 --tls-ca ca.pem --token-file /run/secrets/worker-token',
     )
     .action(async (opts: WorkerOptions) => {
       if (!/^[^\s]+:\d{1,5}$/.test(opts.server))
@@ -55,6 +60,8 @@ export function registerWorker(program: Command, io: CliIO): void {
           'INVALID_ARGUMENT',
           `--id must be 1-128 letters, digits, ".", "_", ":" or "-", got "${opts.id}"`,
         );
+      // Files first: an unreadable certificate or token file fails before anything starts.
+      const connection = resolveClientConnection(opts);
       const builtins = builtinHandlers();
       const handlers = new Map<string, TaskHandler>();
       for (const name of ['sleep', 'http', 'noop']) handlers.set(name, builtins.get(name)!);
@@ -62,9 +69,9 @@ export function registerWorker(program: Command, io: CliIO): void {
       if (opts.handlers !== undefined)
         for (const [n, h] of await loadHandlersModule(opts.handlers)) handlers.set(n, h);
       const clock = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
-      const token = process.env.SMARTQUEUE_TOKEN;
       const worker = createRemoteWorker({
-        ...(token && { metadata: { authorization: `Bearer ${token}` } }),
+        ...(connection.credentials && { credentials: connection.credentials }),
+        ...(connection.metadata && { metadata: connection.metadata }),
         server: opts.server,
         capacity: opts.capacity,
         handlers,

@@ -23,6 +23,8 @@ export interface RunLogFollowerOptions {
   send(event: CheckpointEvent): boolean | Promise<boolean>;
   /** Every event of the finished run was delivered. */
   onFinished(): void;
+  /** Every event recorded so far was delivered (called after each read that reached the end). */
+  onCaughtUp?(): void;
   /** The log could not be read. */
   onError(error: unknown): void;
 }
@@ -68,6 +70,7 @@ export function followRunLog(o: RunLogFollowerOptions): RunLogFollower {
           stop();
           return o.onFinished();
         }
+        if (!again && !stopped) o.onCaughtUp?.();
       } while (again && !stopped);
     } catch (err) {
       if (!stopped) {

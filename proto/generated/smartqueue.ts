@@ -18,10 +18,14 @@ import type { RunEvent as _smartqueue_v1_RunEvent, RunEvent__Output as _smartque
 import type { SmartQueueClient as _smartqueue_v1_SmartQueueClient, SmartQueueDefinition as _smartqueue_v1_SmartQueueDefinition } from './smartqueue/v1/SmartQueue.js';
 import type { SubmitTaskRequest as _smartqueue_v1_SubmitTaskRequest, SubmitTaskRequest__Output as _smartqueue_v1_SubmitTaskRequest__Output } from './smartqueue/v1/SubmitTaskRequest.js';
 import type { SubmitTaskResponse as _smartqueue_v1_SubmitTaskResponse, SubmitTaskResponse__Output as _smartqueue_v1_SubmitTaskResponse__Output } from './smartqueue/v1/SubmitTaskResponse.js';
+import type { SubmitTasksRequest as _smartqueue_v1_SubmitTasksRequest, SubmitTasksRequest__Output as _smartqueue_v1_SubmitTasksRequest__Output } from './smartqueue/v1/SubmitTasksRequest.js';
+import type { SubmitTasksResponse as _smartqueue_v1_SubmitTasksResponse, SubmitTasksResponse__Output as _smartqueue_v1_SubmitTasksResponse__Output } from './smartqueue/v1/SubmitTasksResponse.js';
 import type { SubmitWorkflowRequest as _smartqueue_v1_SubmitWorkflowRequest, SubmitWorkflowRequest__Output as _smartqueue_v1_SubmitWorkflowRequest__Output } from './smartqueue/v1/SubmitWorkflowRequest.js';
 import type { SubmitWorkflowResponse as _smartqueue_v1_SubmitWorkflowResponse, SubmitWorkflowResponse__Output as _smartqueue_v1_SubmitWorkflowResponse__Output } from './smartqueue/v1/SubmitWorkflowResponse.js';
 import type { Task as _smartqueue_v1_Task, Task__Output as _smartqueue_v1_Task__Output } from './smartqueue/v1/Task.js';
+import type { TaskUpdate as _smartqueue_v1_TaskUpdate, TaskUpdate__Output as _smartqueue_v1_TaskUpdate__Output } from './smartqueue/v1/TaskUpdate.js';
 import type { WatchRunRequest as _smartqueue_v1_WatchRunRequest, WatchRunRequest__Output as _smartqueue_v1_WatchRunRequest__Output } from './smartqueue/v1/WatchRunRequest.js';
+import type { WatchTasksRequest as _smartqueue_v1_WatchTasksRequest, WatchTasksRequest__Output as _smartqueue_v1_WatchTasksRequest__Output } from './smartqueue/v1/WatchTasksRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -56,11 +60,15 @@ export interface ProtoGrpcType {
       SmartQueue: SubtypeConstructor<typeof grpc.Client, _smartqueue_v1_SmartQueueClient> & { service: _smartqueue_v1_SmartQueueDefinition }
       SubmitTaskRequest: MessageTypeDefinition<_smartqueue_v1_SubmitTaskRequest, _smartqueue_v1_SubmitTaskRequest__Output>
       SubmitTaskResponse: MessageTypeDefinition<_smartqueue_v1_SubmitTaskResponse, _smartqueue_v1_SubmitTaskResponse__Output>
+      SubmitTasksRequest: MessageTypeDefinition<_smartqueue_v1_SubmitTasksRequest, _smartqueue_v1_SubmitTasksRequest__Output>
+      SubmitTasksResponse: MessageTypeDefinition<_smartqueue_v1_SubmitTasksResponse, _smartqueue_v1_SubmitTasksResponse__Output>
       SubmitWorkflowRequest: MessageTypeDefinition<_smartqueue_v1_SubmitWorkflowRequest, _smartqueue_v1_SubmitWorkflowRequest__Output>
       SubmitWorkflowResponse: MessageTypeDefinition<_smartqueue_v1_SubmitWorkflowResponse, _smartqueue_v1_SubmitWorkflowResponse__Output>
       Task: MessageTypeDefinition<_smartqueue_v1_Task, _smartqueue_v1_Task__Output>
       TaskStatus: EnumTypeDefinition
+      TaskUpdate: MessageTypeDefinition<_smartqueue_v1_TaskUpdate, _smartqueue_v1_TaskUpdate__Output>
       WatchRunRequest: MessageTypeDefinition<_smartqueue_v1_WatchRunRequest, _smartqueue_v1_WatchRunRequest__Output>
+      WatchTasksRequest: MessageTypeDefinition<_smartqueue_v1_WatchTasksRequest, _smartqueue_v1_WatchTasksRequest__Output>
     }
   }
 }

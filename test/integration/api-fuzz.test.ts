@@ -1,6 +1,7 @@
 /**
- * Fuzzing the gRPC API: createGrpcApi over the embedded runtime receives raw random bytes,
- * mutated encodings of valid requests, and fast-check generated request objects on every method
+ * Fuzzing the gRPC API: createGrpcApi over the embedded runtime (with the Workers service on the
+ * same port) receives raw random bytes, mutated encodings of valid requests, and fast-check
+ * generated request objects on every method, and random worker sessions on the Workers stream,
  * through a generic grpc-js client (no typed serializer in the way). The server must answer each
  * call with a status, never crash, and still serve a valid request afterwards. Iterations are
  * bounded (and seeded by fast-check, which prints the seed of any failure).
@@ -13,6 +14,11 @@ import type { TaskHandler } from '../../engine/handler.js';
 import { createGrpcApi, createSmartQueueClient } from '../../plugins/api/grpc/index.js';
 import type { GrpcApi, SmartQueueClient } from '../../plugins/api/grpc/index.js';
 import { loadContract, SERVICE_NAME } from '../../plugins/api/grpc/proto.js';
+import { addWorkersService } from '../../plugins/api/grpc/workers-service.js';
+import { loadWorkersContract, WORKERS_SERVICE_NAME } from '../../plugins/api/grpc/workers-proto.js';
+import { createAvlBalancer } from '../../plugins/balancer/avl/index.js';
+import { createRemoteTransport } from '../../plugins/transport/remote/index.js';
+import type { RemoteTransport } from '../../plugins/transport/remote/index.js';
 import { createEmbeddedRuntime } from '../../runtime/embedded.js';
 import type { EmbeddedRuntime } from '../../runtime/embedded.js';
 
@@ -27,6 +33,7 @@ let api: GrpcApi;
 let address = '';
 let raw: grpc.Client;
 let typed: SmartQueueClient;
+let remote: RemoteTransport;
 const methods = loadContract().definition[SERVICE_NAME] as protoLoader.ServiceDefinition;
 const names = Object.keys(methods);
 
@@ -36,11 +43,18 @@ beforeAll(async () => {
     concurrency: 8,
     handlers: { run: stub, http: stub, sleep: stub },
   });
-  api = createGrpcApi({
-    engine: runtime.engine,
-    store: runtime.store,
-    limits: { maxMessageBytes: MAX_MESSAGE_BYTES, maxTasksPerSubmission: 50 },
-  });
+  // The Workers service over a remote transport of its own: sessions exercise the protocol
+  // (registration, heartbeats, results, progress) without taking the embedded runtime's tasks.
+  remote = createRemoteTransport({ balancer: createAvlBalancer(), heartbeatIntervalMs: 60_000 });
+  remote.bindEngine(runtime.engine);
+  api = createGrpcApi(
+    {
+      engine: runtime.engine,
+      store: runtime.store,
+      limits: { maxMessageBytes: MAX_MESSAGE_BYTES, maxTasksPerSubmission: 50 },
+    },
+    { services: [(server, closing) => addWorkersService(server, { transport: remote, closing })] },
+  );
   address = `127.0.0.1:${await api.start('127.0.0.1', 0)}`;
   const Generic = grpc.makeGenericClientConstructor({}, 'Fuzz');
   raw = new Generic(address, grpc.credentials.createInsecure());
@@ -50,7 +64,9 @@ beforeAll(async () => {
 afterAll(async () => {
   raw.close();
   typed.close();
+  remote.disconnectAll('test over');
   await api.close();
+  await remote.close();
   await runtime.close();
 });
 
@@ -232,6 +248,25 @@ describe('gRPC API fuzzing', () => {
       struct: fc.record({ fields: fc.dictionary(text, tie('value'), { maxKeys: 4 }) }),
     })).struct as fc.Arbitrary<object>;
     const int = fc.oneof(fc.integer(), fc.constantFrom(0, -1, 101, 2 ** 31 - 1, -(2 ** 31)));
+    const submitTask = fc.record(
+      {
+        namespace: text,
+        runId: text,
+        taskId: text,
+        handler: fc.oneof(text, fc.constantFrom('noop', 'run', 'http', 'sleep')),
+        args: value,
+        priority: int,
+        deadline: text,
+        estimate: text,
+        timeout: text,
+        retriesMax: int,
+        needs: fc.array(text, { maxLength: 4 }),
+        shardKey: text,
+        idempotencyKey: text,
+        metadata: fc.dictionary(text, text, { maxKeys: 3 }),
+      },
+      { requiredKeys: [] },
+    );
     const requests: Record<string, fc.Arbitrary<object>> = {
       SubmitWorkflow: fc.record(
         {
@@ -240,6 +275,7 @@ describe('gRPC API fuzzing', () => {
             fc.constant(GOOD_YAML),
             fc.string({ maxLength: 300 }).map((s) => GOOD_YAML + s),
           ),
+          ir: value,
           fileName: text,
           workflow: text,
           params: fc.dictionary(text, text, { maxKeys: 3 }),
@@ -248,23 +284,9 @@ describe('gRPC API fuzzing', () => {
         },
         { requiredKeys: [] },
       ),
-      SubmitTask: fc.record(
-        {
-          namespace: text,
-          runId: text,
-          taskId: text,
-          handler: fc.oneof(text, fc.constantFrom('noop', 'run', 'http', 'sleep')),
-          args: value,
-          priority: int,
-          deadline: text,
-          estimate: text,
-          timeout: text,
-          retriesMax: int,
-          needs: fc.array(text, { maxLength: 4 }),
-          shardKey: text,
-          idempotencyKey: text,
-          metadata: fc.dictionary(text, text, { maxKeys: 3 }),
-        },
+      SubmitTask: submitTask,
+      SubmitTasks: fc.record(
+        { namespace: text, runId: text, tasks: fc.array(submitTask, { maxLength: 4 }) },
         { requiredKeys: [] },
       ),
       GetRun: fc.record({ runId: text }, { requiredKeys: [] }),
@@ -277,6 +299,15 @@ describe('gRPC API fuzzing', () => {
       CancelTask: fc.record({ runId: text, taskId: text, reason: text }, { requiredKeys: [] }),
       WatchRun: fc.record(
         { runId: text, fromSeq: fc.oneof(int, fc.constant(2 ** 53 - 1)) },
+        { requiredKeys: [] },
+      ),
+      WatchTasks: fc.record(
+        {
+          runId: text,
+          namespace: text,
+          taskIds: fc.array(text, { maxLength: 3 }),
+          fromSeq: fc.oneof(int, fc.constant(2 ** 53 - 1)),
+        },
         { requiredKeys: [] },
       ),
     };
@@ -296,6 +327,89 @@ describe('gRPC API fuzzing', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('ends random worker sessions with a status, whatever they send', async () => {
+    const connect = (loadWorkersContract().definition[WORKERS_SERVICE_NAME] as protoLoader.ServiceDefinition)
+      .Connect!;
+    const text = fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom('', 'w1', runId, 'a', 'x'.repeat(200)),
+    );
+    const int = fc.oneof(fc.integer(), fc.constantFrom(0, -1, 1, 2 ** 31 - 1));
+    const struct = fc.record({
+      fields: fc.dictionary(text, fc.record({ stringValue: text }), { maxKeys: 2 }),
+    });
+    const message = fc.oneof(
+      fc.record({
+        register: fc.record(
+          {
+            workerId: text,
+            capacity: int,
+            handlers: fc.array(fc.oneof(text, fc.constant('noop')), { maxLength: 3 }),
+            labels: fc.dictionary(text, text, { maxKeys: 2 }),
+          },
+          { requiredKeys: [] },
+        ),
+      }),
+      fc.record({ heartbeat: fc.record({ running: int, load: fc.double() }, { requiredKeys: [] }) }),
+      fc.record({
+        result: fc.record(
+          {
+            runId: text,
+            taskId: text,
+            attempt: int,
+            ok: fc.boolean(),
+            outputs: struct,
+            error: fc.record(
+              { message: text, retryable: fc.boolean(), retryAfterMs: int },
+              { requiredKeys: [] },
+            ),
+            startedAtMs: int,
+            finishedAtMs: int,
+          },
+          { requiredKeys: [] },
+        ),
+      }),
+      fc.record({
+        progress: fc.record(
+          { runId: text, taskId: text, attempt: int, fraction: fc.double(), message: text },
+          { requiredKeys: [] },
+        ),
+      }),
+      fc.record({ drain: fc.record({ reason: text }, { requiredKeys: [] }) }),
+      fc.constant({}),
+    );
+    // Encoded messages, some of them broken, and plain random bytes.
+    const frame = fc.oneof(
+      message.map((m) => connect.requestSerialize(m)),
+      fc
+        .tuple(message, fc.array(mutation, { minLength: 1, maxLength: 3 }))
+        .map(([m, ops]) => mutate(connect.requestSerialize(m), ops)),
+      fc.uint8Array({ maxLength: 256 }).map((b) => Buffer.from(b)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 8 }), async (frames) => {
+        const call = raw.makeBidiStreamRequest(connect.path, identity, identity, new grpc.Metadata(), {
+          deadline: Date.now() + CALL_TIMEOUT_MS,
+        });
+        call.on('data', () => undefined);
+        call.on('error', () => undefined);
+        const status = new Promise<Answer>((resolve) =>
+          call.on('status', (st: grpc.StatusObject) => resolve({ code: st.code, details: st.details })),
+        );
+        for (const f of frames) call.write(f);
+        call.end();
+        // A valid session stays open until the worker leaves: a moment is enough of an answer.
+        setTimeout(() => call.cancel(), 200).unref();
+        const answer = await status;
+        expect(typeof answer.code).toBe('number');
+      }),
+      { numRuns: 200 },
+    );
+    // Every session ended (the client closed each stream), so no worker is left registered.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(remote.workers()).toEqual([]);
   });
 
   it('refuses oversized messages and unknown methods with a status', async () => {

@@ -69,7 +69,8 @@ async function startSecureServer(tls: ServerTlsOptions): Promise<Started> {
   const runtime = await createEmbeddedRuntime({ statePath: false, concurrency: 4 });
   const options = resolveGrpcApiOptions({ engine: runtime.engine, store: runtime.store });
   const queries = createQueries(options);
-  const watchers = createWatchers(options);
+  const submit = createSubmitTask(options);
+  const watchers = createWatchers(options, submit.openRunOf);
   const unary =
     <Req, Res>(fn: (req: Req) => Promise<Res>) =>
     (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) =>
@@ -79,13 +80,15 @@ async function startSecureServer(tls: ServerTlsOptions): Promise<Started> {
       );
   const handlers: SmartQueueHandlers = {
     SubmitWorkflow: unary(createSubmitWorkflow(options)),
-    SubmitTask: unary(createSubmitTask(options)),
+    SubmitTask: unary(submit.submitTask),
+    SubmitTasks: unary(submit.submitTasks),
     GetRun: unary(queries.getRun),
     GetTask: unary(queries.getTask),
     ListRuns: unary(queries.listRuns),
     CancelRun: unary(queries.cancelRun),
     CancelTask: unary(queries.cancelTask),
     WatchRun: (call) => watchers.watch(call),
+    WatchTasks: (call) => watchers.watchTasks(call),
   };
   const authorizer = createAuthorizer(parseTokens(TOKENS, 'tokens.yaml'));
   const server = new grpc.Server();

@@ -7,12 +7,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import type { CliIO } from '../../cli/output.js';
 import { createGrpcApi, createSmartQueueClient } from '../../plugins/api/grpc/index.js';
 import type { GrpcApi } from '../../plugins/api/grpc/index.js';
 import { createEmbeddedRuntime } from '../../runtime/embedded.js';
 import type { EmbeddedRuntime } from '../../runtime/embedded.js';
+import { cli } from '../support/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sq-cli-client-'));
 let runtime: EmbeddedRuntime;
@@ -30,14 +29,6 @@ afterAll(async () => {
   await runtime.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => (out += t + '\n'), err: (t) => (err += t + '\n'), isTTY: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const file = (name: string, text: string) => {
   const p = path.join(dir, name);
@@ -139,6 +130,40 @@ describe('smartqueue submit', () => {
     const r = await cli('submit', TINY, '--server', server, '--param', 'oops');
     expect(r.code).toBe(2);
     expect(r.err).toContain('expected name=value');
+  });
+
+  it('sends TypeScript-DSL workflows and `plan --ir` output as compiled IR', async () => {
+    const mod = file(
+      'named.ts',
+      `import { workflow } from '${path.resolve('dsl/builder.ts')}';
+export default workflow('named', {}, (w) => {
+  const a = w.task('a', { uses: 'noop' });
+  w.task('b', { uses: 'sleep', with: { duration: '10ms' }, needs: [a] });
+});
+`,
+    );
+    const fromModule = await cli('submit', mod, '--server', server, '--watch');
+    expect(fromModule.err + fromModule.out).toMatch(/run:state:succeeded/);
+    expect(fromModule.code).toBe(0);
+
+    const ir = await cli('plan', TINY, '--ir');
+    expect(ir.code).toBe(0);
+    expect(JSON.parse(ir.out)).toMatchObject({ apiVersion: 'smartqueue/v1', name: 'tiny' });
+    const fromJson = await cli('submit', file('tiny.ir.json', ir.out), '--server', server, '--watch');
+    expect(fromJson.code).toBe(0);
+
+    // Inline functions cannot travel: refused before any call, naming the tasks.
+    const inline = await cli('submit', 'workflows/examples/ml-pipeline.ts', '--server', server);
+    expect(inline.code).toBe(2);
+    expect(inline.err).toMatch(/task\(s\) "generate-data", .* run inline functions, which cannot be sent/);
+    const notIr = await cli(
+      'submit',
+      file('bad.json', '{"apiVersion": "smartqueue/v1"}'),
+      '--server',
+      server,
+    );
+    expect(notIr.code).toBe(2);
+    expect(notIr.err).toMatch(/INVALID_ARGUMENT: .*ir\.name|ir\.tasks/);
   });
 });
 
@@ -266,7 +291,7 @@ describe('client verbs: server and help', () => {
     const r = await cli('watch', 'run_x', '--server', `127.0.0.1:${port}`);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /^smartqueue: UNAVAILABLE: .*is `smartqueue serve` running at 127\.0\.0\.1:\d+\?\)$/m,
+      /^smartqueue: UNAVAILABLE: .*is `smartqueue serve` running at 127\.0\.0\.1:\d+ without TLS\?\)$/m,
     );
     const bad = await cli('watch', 'run_x', '--server', 'nope');
     expect(bad.code).toBe(2);

@@ -6,20 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import type { CliIO } from '../../cli/output.js';
+import { cli } from '../support/cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sq-cli-'));
 const state = path.join(dir, 'state.db');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => (out += t + '\n'), err: (t) => (err += t + '\n'), isTTY: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const runIdOf = (out: string) => /^run (\S+):/m.exec(out)?.[1] ?? '';
 

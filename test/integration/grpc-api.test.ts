@@ -2,21 +2,18 @@
  * The gRPC API end to end: a real grpc-js server on 127.0.0.1 (port 0) over the embedded runtime
  * with a SQLite state file, driven by the real typed client. No part of gRPC is mocked.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TaskHandler } from '../../engine/handler.js';
-import { createGrpcApi, createSmartQueueClient, decodeBadRequest } from '../../plugins/api/grpc/index.js';
-import type { GrpcApi, GrpcApiLimits, SmartQueueClient } from '../../plugins/api/grpc/index.js';
+import { decodeBadRequest } from '../../plugins/api/grpc/index.js';
 import type { RunEvent__Output } from '../../proto/generated/smartqueue/v1/RunEvent.js';
 import type { Run__Output } from '../../proto/generated/smartqueue/v1/Run.js';
-import { createEmbeddedRuntime } from '../../runtime/embedded.js';
-import type { EmbeddedRuntime } from '../../runtime/embedded.js';
 import { EXAMPLE_OUTPUTS } from '../fixtures/remote/handlers.js';
+import { grpcTestServers } from '../support/grpc-server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EXAMPLES = path.join(ROOT, 'workflows/examples');
@@ -34,70 +31,7 @@ const PARAMS: Record<string, Record<string, string>> = {
   'order-processing': { orderId: 'o-1', customerId: 'c-1', amount: '42.5' },
 };
 
-interface Server {
-  runtime: EmbeddedRuntime;
-  api: GrpcApi;
-  client: SmartQueueClient;
-  address: string;
-}
-
-const open: Server[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const s of open.splice(0)) {
-    s.client.close();
-    await s.api.close();
-    await s.runtime.close();
-  }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-async function startServer(limits?: GrpcApiLimits): Promise<Server> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sq-grpc-'));
-  dirs.push(dir);
-  const runtime = await createEmbeddedRuntime({
-    statePath: path.join(dir, 'state.db'),
-    concurrency: 16,
-    handlers: { run: stub, http: stub },
-  });
-  const api = createGrpcApi({ engine: runtime.engine, store: runtime.store, ...(limits && { limits }) });
-  const port = await api.start('127.0.0.1', 0);
-  const address = `127.0.0.1:${port}`;
-  const server = { runtime, api, client: createSmartQueueClient(address), address };
-  open.push(server);
-  return server;
-}
-
-/** Polls GetRun until the run leaves RUNNING. */
-async function waitForRun(client: SmartQueueClient, runId: string, timeoutMs = 20_000): Promise<Run__Output> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const run = await client.getRun({ runId });
-    if (run.status !== 'RUN_STATUS_RUNNING') return run;
-    if (Date.now() > until) throw new Error(`run ${runId} still running after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function collect(stream: AsyncIterable<RunEvent__Output>, max = Infinity): Promise<RunEvent__Output[]> {
-  const out: RunEvent__Output[] = [];
-  for await (const e of stream) {
-    out.push(e);
-    if (out.length >= max) break;
-  }
-  return out;
-}
-
-/** The status a call failed with. */
-async function failure(promise: Promise<unknown>): Promise<grpc.ServiceError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e as grpc.ServiceError,
-  );
-  expect(err, 'the call should have failed').toBeDefined();
-  return err!;
-}
+const { startServer, waitForRun, collect, failure } = grpcTestServers(() => ({ run: stub, http: stub }));
 
 const GOOD_YAML = `apiVersion: smartqueue/v1
 kind: Workflow

@@ -15,6 +15,7 @@ import { createSmartQueueClient } from '../../plugins/api/grpc/index.js';
 import type { SmartQueueClient } from '../../plugins/api/grpc/index.js';
 import { createSqliteCheckpointStore } from '../../plugins/checkpoint/sqlite/index.js';
 import type { Run__Output } from '../../proto/generated/smartqueue/v1/Run.js';
+import type { TaskUpdate__Output } from '../../proto/generated/smartqueue/v1/TaskUpdate.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/smartqueue.js');
@@ -265,6 +266,15 @@ describe('remote workers', () => {
     const byId = new Map(run.tasks.map((t) => [t.taskId, t]));
     for (const id of onVictim) expect(['w1', 'w3']).toContain(byId.get(id)!.workerId);
     expect(c.serve.output()).toMatch(/worker w2 lost: .*\(\d+ attempt\(s\) handed back\)/);
+    // The remote handler's progress reports of the attempt that finished the task reached the
+    // watchers (the lost attempt's may have too, if w2 sent them before it was killed).
+    const updates: TaskUpdate__Output[] = [];
+    for await (const u of client.watchTasks({ runId, taskIds: [onVictim[0]!] })) updates.push(u);
+    const progress = updates.filter((u) => u.status === 'TASK_STATUS_RUNNING' && u.workerId !== 'w2');
+    expect(progress.map((u) => u.progress)).toEqual([0, 0.5]);
+    expect(progress[0]!.message).toMatch(/^started in process \d+$/);
+    expect(updates.map((u) => u.status)).toContain('TASK_STATUS_READY'); // handed back
+    expect(updates.at(-1)!.status).toBe('TASK_STATUS_SUCCEEDED');
 
     const store = await stopAndRead(c);
     try {

@@ -1,6 +1,6 @@
 /**
- * The namespace each SmartQueue method touches, for {@link withAuthorization}: SubmitTask names
- * it (or its run does), SubmitWorkflow carries it as a label, and calls on a run id use the run's
+ * The namespace each SmartQueue method touches, for {@link withAuthorization}: SubmitTask,
+ * SubmitTasks and WatchTasks name it (or their run does), SubmitWorkflow carries it as a label, and calls on a run id use the run's
  * namespace label. Runs without the label are in `default`. ListRuns spans namespaces.
  */
 import type { CheckpointStore } from '../../../engine/stages.js';
@@ -30,6 +30,8 @@ export function smartQueueNamespaceOf(
     const req = (request ?? {}) as MaybeRequest;
     switch (method) {
       case 'SubmitTask':
+      case 'SubmitTasks':
+      case 'WatchTasks':
         if (typeof req.runId === 'string' && req.runId) return ofRun(req.runId);
         return typeof req.namespace === 'string' && req.namespace ? req.namespace : DEFAULT_NAMESPACE;
       case 'SubmitWorkflow': {

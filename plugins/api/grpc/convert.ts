@@ -18,6 +18,7 @@ import type { RunEvent } from '../../../proto/generated/smartqueue/v1/RunEvent.j
 import type { RunStatus__Output } from '../../../proto/generated/smartqueue/v1/RunStatus.js';
 import type { Task } from '../../../proto/generated/smartqueue/v1/Task.js';
 import type { TaskStatus__Output } from '../../../proto/generated/smartqueue/v1/TaskStatus.js';
+import type { TaskUpdate } from '../../../proto/generated/smartqueue/v1/TaskUpdate.js';
 
 /** Deepest nesting accepted in a Struct from a client (deeper input is INVALID_ARGUMENT). */
 export const MAX_STRUCT_DEPTH = 64;
@@ -160,4 +161,67 @@ export function toRunEvent(e: CheckpointEvent): RunEvent {
     attempt: e.attempt ?? 0,
     data: toStruct(e.data ?? {}),
   };
+}
+
+/** Event type of a handler's progress report (`ctx.progress(...)`) in a run's log. */
+export const PROGRESS_EVENT = 'task:attempt:progress';
+
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/**
+ * The task state a recorded event leaves its task in, as a TaskUpdate; undefined for events
+ * that change no task's state (run events, metadata, a final failure, which the following
+ * `task:state:*` event reports).
+ */
+export function toTaskUpdate(e: CheckpointEvent): TaskUpdate | undefined {
+  if (!e.taskId) return undefined;
+  const d = e.data ?? {};
+  const base = {
+    seq: e.seq ?? 0,
+    runId: e.runId,
+    taskId: e.taskId,
+    attempt: e.attempt ?? 0,
+    at: toTimestamp(e.at),
+  };
+  const worker = { workerId: text(d.workerId) };
+  switch (e.type) {
+    case 'task:attempt:dispatched':
+      return { ...base, ...worker, status: 'TASK_STATUS_DISPATCHED' };
+    case PROGRESS_EVENT:
+      return {
+        ...base,
+        ...worker,
+        status: 'TASK_STATUS_RUNNING',
+        ...(typeof d.fraction === 'number' && { progress: d.fraction }),
+        message: text(d.message),
+      };
+    case 'task:attempt:succeeded':
+      return {
+        ...base,
+        ...worker,
+        status: 'TASK_STATUS_SUCCEEDED',
+        outputs: toStruct((d.outputs as Record<string, unknown> | undefined) ?? {}),
+      };
+    case 'task:attempt:failed':
+      // A retry is scheduled; a final failure is reported by the task:state event after it.
+      return d.final ? undefined : { ...base, status: 'TASK_STATUS_PENDING', error: text(d.error) };
+    case 'task:attempt:lost':
+      return { ...base, ...worker, status: 'TASK_STATUS_READY', error: text(d.reason) };
+    default: {
+      const m = /^task:state:(.+)$/.exec(e.type);
+      const status = m && TASK_STATUS[m[1] as TaskStatus];
+      return status ? { ...base, status, error: text(d.reason) } : undefined;
+    }
+  }
+}
+
+/** True for the statuses a task never leaves. */
+export function isFinalTaskStatus(status: TaskUpdate['status']): boolean {
+  return [
+    'TASK_STATUS_SUCCEEDED',
+    'TASK_STATUS_FAILED',
+    'TASK_STATUS_SKIPPED',
+    'TASK_STATUS_CANCELLED',
+    'TASK_STATUS_TIMED_OUT',
+  ].includes(status as string);
 }

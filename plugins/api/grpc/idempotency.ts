@@ -30,29 +30,40 @@ export class IdempotencyCache<T> {
   constructor(private readonly max: number) {}
 
   /**
+   * The answer already given (or being given) for `key`, if any; ALREADY_EXISTS when the key was
+   * used for a different request. With {@link claim}, for callers that must know before they act
+   * (a batch that leaves out its repeated members).
+   */
+  peek(key: string, print: string): Promise<T> | undefined {
+    const hit = this.entries.get(key);
+    if (hit && hit.fingerprint !== print) {
+      throw new SmartQueueError(
+        'ALREADY_EXISTS',
+        `idempotency key "${key.split('\u0000').pop()}" was already used for a different request`,
+        { details: { idempotencyKey: key } },
+      );
+    }
+    return hit?.result;
+  }
+
+  /** Records the answer to `key` (forgotten again if it fails, so the client may retry). */
+  claim(key: string, print: string, result: Promise<T>): void {
+    this.entries.set(key, { fingerprint: print, result });
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    result.catch(() => {
+      if (this.entries.get(key)?.result === result) this.entries.delete(key);
+    });
+  }
+
+  /**
    * Runs `fn` once per key. Concurrent calls with the same key share one execution; a failed
    * execution is forgotten, so the client may retry it.
    */
   async run(key: string, print: string, fn: () => Promise<T>): Promise<{ value: T; deduplicated: boolean }> {
-    const hit = this.entries.get(key);
-    if (hit) {
-      if (hit.fingerprint !== print) {
-        throw new SmartQueueError(
-          'ALREADY_EXISTS',
-          `idempotency key "${key.split('\u0000').pop()}" was already used for a different request`,
-          { details: { idempotencyKey: key } },
-        );
-      }
-      return { value: await hit.result, deduplicated: true };
-    }
+    const hit = this.peek(key, print);
+    if (hit) return { value: await hit, deduplicated: true };
     const result = fn();
-    this.entries.set(key, { fingerprint: print, result });
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
-    try {
-      return { value: await result, deduplicated: false };
-    } catch (err) {
-      if (this.entries.get(key)?.result === result) this.entries.delete(key);
-      throw err;
-    }
+    this.claim(key, print, result);
+    return { value: await result, deduplicated: false };
   }
 }

@@ -8,9 +8,9 @@ import { principalOf, rejectCall } from './auth.js';
 import type { AnyServerCall } from './auth.js';
 
 export interface RateLimitOptions {
-  /** Sustained calls per second per client. @default 100 */
+  /** Sustained calls per second per client. @default 1000 */
   ratePerSecond?: number;
-  /** Calls a client may make at once above the sustained rate (bucket size). @default 200 */
+  /** Calls a client may make at once above the sustained rate (bucket size). @default 2000 */
   burst?: number;
   /** Most clients tracked; the least recently seen are forgotten first. @default 10000 */
   maxClients?: number;
@@ -35,8 +35,8 @@ function positive(name: string, v: number | undefined, fallback: number, integer
 
 export function resolveRateLimitOptions(raw: RateLimitOptions = {}): ResolvedRateLimitOptions {
   return {
-    ratePerSecond: positive('ratePerSecond', raw.ratePerSecond, 100),
-    burst: positive('burst', raw.burst, 200),
+    ratePerSecond: positive('ratePerSecond', raw.ratePerSecond, 1000),
+    burst: positive('burst', raw.burst, 2000),
     maxClients: positive('maxClients', raw.maxClients, 10_000, true),
     now: raw.now ?? Date.now,
   };
@@ -100,8 +100,12 @@ export function createRateLimiter(raw: RateLimitOptions = {}): RateLimiter {
 export function clientKeyOf(call: AnyServerCall): string {
   const p = principalOf(call);
   if (p && !p.anonymous) return `principal:${p.name}`;
-  const peer = call.getPeer?.() ?? 'unknown';
-  // `ipv4:1.2.3.4:5678` / `[::1]:5678`: drop the port, each connection gets a new one.
+  return peerKey(call.getPeer?.() ?? 'unknown');
+}
+
+/** The rate-limit key of a peer address: its host (`ipv4:1.2.3.4:5678` → `peer:ipv4:1.2.3.4`). */
+export function peerKey(peer: string): string {
+  // Drop the port: each connection gets a new one.
   return `peer:${peer.replace(/:\d+$/, '')}`;
 }
 

@@ -13,6 +13,8 @@ import { resolveGrpcApiOptions } from './options.js';
 import type { GrpcApiOptions } from './options.js';
 import { loadContract, SERVICE_NAME } from './proto.js';
 import { createQueries } from './queries.js';
+import { peerKey } from './rate-limit.js';
+import type { RateLimiter } from './rate-limit.js';
 import { createSubmitTask } from './submit-task.js';
 import { createSubmitWorkflow } from './submit-workflow.js';
 import { createWatchers } from './watch-run.js';
@@ -32,13 +34,14 @@ export interface GrpcApi extends AsyncDisposable {
  * Checks a call before it runs: throw a SmartQueueError with code UNAUTHENTICATED or
  * PERMISSION_DENIED (or any other) to refuse it with that status. `method` is the RPC name
  * (`SubmitTask`, `Connect`, ...); `request` is the request message of unary and
- * server-streaming calls, undefined for client- and bidi-streaming ones.
+ * server-streaming calls, undefined for client- and bidi-streaming ones. It may return who the
+ * caller is (e.g. the token's principal), which keys the rate limit instead of the peer address.
  */
 export type GrpcAuthorize = (
   metadata: grpc.Metadata,
   method: string,
   request?: unknown,
-) => void | Promise<void>;
+) => void | string | Promise<void | string>;
 
 /** What else runs on the same gRPC server (and how it is secured). */
 export interface GrpcServerExtras {
@@ -46,6 +49,11 @@ export interface GrpcServerExtras {
   credentials?: grpc.ServerCredentials;
   /** Checks every call of the client API (and of the added services that honour it). @default none */
   authorize?: GrpcAuthorize;
+  /**
+   * Rate limit of the client API, one bucket per caller (who `authorize` says it is, else the
+   * peer's host); an empty bucket is RESOURCE_EXHAUSTED. @default none
+   */
+  rateLimit?: RateLimiter;
   /**
    * More services on the same port (e.g. the Workers service), added before the server starts.
    * Each gets a function that tells whether the server is shutting down.
@@ -62,13 +70,21 @@ export function createGrpcApi(raw: GrpcApiOptions, extras: GrpcServerExtras = {}
     'grpc.max_receive_message_length': options.limits.maxMessageBytes,
   });
   const health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
-  const watchers = createWatchers(options);
   const queries = createQueries(options);
   const submitWorkflow = createSubmitWorkflow(options);
-  const submitTask = createSubmitTask(options);
+  const { submitTask, submitTasks, openRunOf } = createSubmitTask(options);
+  const watchers = createWatchers(options, openRunOf);
+  const limiter = extras.rateLimit;
   let closing: Promise<void> | undefined;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+
+  /** Authorizes a call, then takes a token from its caller's rate-limit bucket. */
+  const admit = async (call: grpc.ServerUnaryCall<unknown, unknown>, method: string): Promise<void> => {
+    const who = await authorize?.(call.metadata, method, call.request);
+    if (!limiter) return;
+    limiter.take(typeof who === 'string' ? `principal:${who}` : peerKey(call.getPeer()));
+  };
 
   /** Wraps an async implementation as a unary handler that always answers with a status. */
   const unary =
@@ -80,7 +96,7 @@ export function createGrpcApi(raw: GrpcApiOptions, extras: GrpcServerExtras = {}
       }
       inFlight++;
       Promise.resolve()
-        .then(() => authorize?.(call.metadata, method, call.request))
+        .then(() => admit(call as grpc.ServerUnaryCall<unknown, unknown>, method))
         .then(() => fn(call.request))
         .then(
           (res) => callback(null, res),
@@ -91,26 +107,31 @@ export function createGrpcApi(raw: GrpcApiOptions, extras: GrpcServerExtras = {}
         });
     };
 
+  /** Wraps a server-streaming implementation: admitted first, refused with a status. */
+  const streaming =
+    <Req, Res>(method: string, fn: (call: grpc.ServerWritableStream<Req, Res>) => void) =>
+    (call: grpc.ServerWritableStream<Req, Res>): void => {
+      if (closing) {
+        call.emit('error', shuttingDown());
+        return;
+      }
+      admit(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, method).then(
+        () => fn(call),
+        (err: unknown) => call.emit('error', toServiceError(err)),
+      );
+    };
+
   const handlers: SmartQueueHandlers = {
     SubmitWorkflow: unary('SubmitWorkflow', submitWorkflow),
     SubmitTask: unary('SubmitTask', submitTask),
+    SubmitTasks: unary('SubmitTasks', submitTasks),
     GetRun: unary('GetRun', queries.getRun),
     GetTask: unary('GetTask', queries.getTask),
     ListRuns: unary('ListRuns', queries.listRuns),
     CancelRun: unary('CancelRun', queries.cancelRun),
     CancelTask: unary('CancelTask', queries.cancelTask),
-    WatchRun: (call) => {
-      if (closing) call.emit('error', shuttingDown());
-      else if (!authorize) watchers.watch(call);
-      else {
-        Promise.resolve()
-          .then(() => authorize(call.metadata, 'WatchRun', call.request))
-          .then(
-            () => watchers.watch(call),
-            (err: unknown) => call.emit('error', toServiceError(err)),
-          );
-      }
-    },
+    WatchRun: streaming('WatchRun', (call) => watchers.watch(call)),
+    WatchTasks: streaming('WatchTasks', (call) => watchers.watchTasks(call)),
   };
   server.addService(grpcType.smartqueue.v1.SmartQueue.service, handlers);
   health.addToServer(server);

@@ -1,11 +1,13 @@
-/** SubmitWorkflow: YAML text → validated, compiled plan → a new run. */
+/** SubmitWorkflow: YAML text or compiled IR → validated, compiled plan → a new run. */
 import { compileWorkflow } from '../../../dsl/compiler.js';
 import type { CompiledPlan } from '../../../dsl/compiler.js';
+import { parseWorkflowIr } from '../../../dsl/ir-schema.js';
 import { loadYamlText } from '../../../dsl/load.js';
 import { SmartQueueError } from '../../../engine/errors.js';
 import type { SourceDiagnostic } from '../../../engine/errors.js';
 import type { SubmitWorkflowRequest__Output } from '../../../proto/generated/smartqueue/v1/SubmitWorkflowRequest.js';
 import type { SubmitWorkflowResponse } from '../../../proto/generated/smartqueue/v1/SubmitWorkflowResponse.js';
+import { fromStruct } from './convert.js';
 import { badRequest } from './errors.js';
 import { fingerprint, IdempotencyCache } from './idempotency.js';
 import type { ResolvedGrpcApiOptions } from './options.js';
@@ -34,6 +36,34 @@ function compileText(text: string, file: string, maxTasks: number): CompiledPlan
   return plans;
 }
 
+/** Checks and compiles an IR given as a Struct; field violations name `ir.<path>`. */
+function compileIr(req: SubmitWorkflowRequest__Output, file: string, maxTasks: number): CompiledPlan {
+  const parsed = parseWorkflowIr(fromStruct(req.ir ?? undefined, 'ir'));
+  if (!parsed.ok) {
+    throw badRequest(
+      parsed.problems.map((p) => ({ field: p.path ? `ir.${p.path}` : 'ir', description: p.message })),
+    );
+  }
+  const { ir } = parsed;
+  if (ir.tasks.length > maxTasks) {
+    throw new SmartQueueError(
+      'RESOURCE_EXHAUSTED',
+      `${file} holds ${ir.tasks.length} tasks; this server accepts at most ${maxTasks} per submission`,
+      { details: { tasks: ir.tasks.length, limit: maxTasks } },
+    );
+  }
+  if (req.workflow && req.workflow !== ir.name)
+    throw new SmartQueueError('NOT_FOUND', `${file} has no workflow "${req.workflow}"; it has: ${ir.name}`);
+  // An IR has no text to point into: positions are 1:1 and the path says where.
+  const r = compileWorkflow(ir, { file, locate: () => ({ line: 1, column: 1 }) });
+  const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
+  if (errors || !r.plan)
+    throw new SmartQueueError('INVALID_WORKFLOW', `${file}: ${errors} error(s)`, {
+      diagnostics: r.diagnostics,
+    });
+  return r.plan;
+}
+
 function choose(plans: CompiledPlan[], name: string, file: string): CompiledPlan {
   if (!name) {
     if (plans.length === 1) return plans[0]!;
@@ -55,15 +85,26 @@ export function createSubmitWorkflow(options: ResolvedGrpcApiOptions) {
   const keys = new IdempotencyCache<{ runId: string; workflow: string }>(limits.maxIdempotencyKeys);
 
   const submit = async (req: SubmitWorkflowRequest__Output) => {
-    const file = req.fileName || '<input>';
-    const plan = choose(compileText(req.yaml, file, limits.maxTasksPerSubmission), req.workflow, file);
+    const plan =
+      req.source === 'ir'
+        ? compileIr(req, req.fileName || '<ir>', limits.maxTasksPerSubmission)
+        : choose(
+            compileText(req.yaml ?? '', req.fileName || '<input>', limits.maxTasksPerSubmission),
+            req.workflow,
+            req.fileName || '<input>',
+          );
     const runId = await engine.startRun(plan, { params: { ...req.params }, labels: { ...req.labels } });
     return { runId, workflow: plan.ir.name };
   };
 
   return async (req: SubmitWorkflowRequest__Output): Promise<SubmitWorkflowResponse> => {
-    if (!req.yaml.trim())
-      throw badRequest([{ field: 'yaml', description: 'is required (the workflow YAML text)' }]);
+    if (req.source === 'ir' ? !req.ir : !req.yaml?.trim())
+      throw badRequest([
+        {
+          field: req.source === 'ir' ? 'ir' : 'yaml',
+          description: 'is required: the workflow as YAML text (`yaml`) or compiled IR (`ir`)',
+        },
+      ]);
     if (!req.idempotencyKey) return { ...(await submit(req)), deduplicated: false };
     const { idempotencyKey: _key, ...rest } = req;
     const r = await keys.run(req.idempotencyKey, fingerprint(rest), () => submit(req));

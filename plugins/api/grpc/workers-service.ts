@@ -17,7 +17,7 @@ import { loadWorkersContract } from './workers-proto.js';
 export interface WorkersServiceOptions {
   transport: RemoteTransport;
   /** Checks a call's metadata; throw a SmartQueueError (UNAUTHENTICATED, PERMISSION_DENIED) to refuse it. */
-  authorize?: (metadata: grpc.Metadata, method: string, request?: unknown) => void | Promise<void>;
+  authorize?: (metadata: grpc.Metadata, method: string, request?: unknown) => unknown;
   /** Whether the server is shutting down (new streams get UNAVAILABLE). */
   closing?: () => boolean;
 }
@@ -62,6 +62,9 @@ function session(call: Stream, options: WorkersServiceOptions): void {
             sendCancel: (c) => {
               if (!done) call.write({ cancel: c });
             },
+            sendSettings: (settings) => {
+              if (!done) call.write({ settings });
+            },
             end: (reason) => {
               if (done) return;
               done = true;
@@ -83,6 +86,19 @@ function session(call: Stream, options: WorkersServiceOptions): void {
         case 'drain':
           current.drain(msg.drain?.reason || 'drain requested');
           break;
+        case 'progress': {
+          const p = msg.progress;
+          if (!p?.runId || !p.taskId || !(p.attempt > 0))
+            throw new SmartQueueError('INVALID_ARGUMENT', 'progress needs run_id, task_id and attempt');
+          current.progress({
+            runId: p.runId,
+            taskId: p.taskId,
+            attempt: p.attempt,
+            ...(p.fraction !== undefined && { fraction: p.fraction }),
+            ...(p.message && { message: p.message }),
+          });
+          break;
+        }
         case 'register':
           throw new SmartQueueError('INVALID_ARGUMENT', 'register may only be sent once per stream');
         default:

@@ -10,6 +10,7 @@
  */
 import { SmartQueueError } from '../../../engine/errors.js';
 import { handlerNameOf } from '../../../engine/handler.js';
+import type { ProgressReport } from '../../../engine/handler.js';
 import { HeartbeatMonitor } from '../../../engine/heartbeats.js';
 import type {
   Balancer,
@@ -28,6 +29,8 @@ export type CancelRequest = { runId: string; taskId: string; attempt: number };
 export interface RemoteConnection {
   sendTask(assignment: TaskAssignment): void;
   sendCancel(cancel: CancelRequest): void;
+  /** Tells the worker new session settings (the heartbeat interval changed). */
+  sendSettings?(settings: { heartbeatIntervalMs: number }): void;
   /** Ends the session from the server side (the worker was declared dead, replaced, or the server stops). */
   end(reason: SmartQueueError): void;
 }
@@ -38,6 +41,8 @@ export interface RemoteSession {
   heartbeat(beat: { running: number; load: number }): void;
   /** A result; its worker id is the session's, whatever the message said. */
   result(result: Omit<TaskResult, 'workerId'>): void;
+  /** How far a running attempt got; passed to the engine (which ignores stale attempts). */
+  progress(report: Omit<ProgressReport, 'workerId'>): void;
   /** The worker takes no new assignments (it is stopping). */
   drain(reason: string): void;
   /** The session ended (stream closed or failed). Its unfinished attempts are handed back. */
@@ -48,6 +53,8 @@ export interface RemoteSession {
 export interface WorkerLossListener {
   workerLost(workerId: string, reason: string): unknown;
   wake(): void;
+  /** A handler's progress report (optional: dropped without it). */
+  recordProgress?(report: ProgressReport): unknown;
 }
 
 /** Options of {@link createRemoteTransport}. */
@@ -58,6 +65,13 @@ export interface RemoteTransportOptions {
   heartbeatIntervalMs?: number;
   /** Heartbeats missed in a row before a worker is declared dead. @default 3 */
   missedHeartbeats?: number;
+  /**
+   * Heartbeats per second the server is willing to take from all workers together. When more
+   * workers connect than `heartbeatIntervalMs` allows within it, every worker is told a longer
+   * interval (`Settings`); when they leave, the configured interval comes back. Loss detection
+   * slows by the same factor, which is the price of keeping heartbeats cheap. @default 100
+   */
+  maxHeartbeatsPerSecond?: number;
   /**
    * Let remote workers run `run` (argv) tasks. When false, a `run` task that reaches a remote
    * worker fails at once, non-retryably, with a message saying how to enable it.
@@ -79,6 +93,7 @@ export interface ResolvedRemoteTransportOptions {
   balancer: Balancer;
   heartbeatIntervalMs: number;
   missedHeartbeats: number;
+  maxHeartbeatsPerSecond: number;
   allowRemoteRun: boolean;
   refuseRunRemotely: boolean;
   log: (line: string) => void;
@@ -86,6 +101,7 @@ export interface ResolvedRemoteTransportOptions {
 
 /** The remote transport; `await using` closes it. */
 export interface RemoteTransport extends Transport, AsyncDisposable {
+  /** The interval workers are told now (the configured one, or longer under many workers). */
   readonly heartbeatIntervalMs: number;
   readonly allowRemoteRun: boolean;
   /** Tells the transport which engine to notify of lost workers (it is created before the engine). */
@@ -118,6 +134,13 @@ export function resolveRemoteTransportOptions(raw: RemoteTransportOptions): Reso
       `heartbeatIntervalMs must be an integer >= 10, got ${heartbeatIntervalMs}`,
     );
   }
+  const maxHeartbeatsPerSecond = raw.maxHeartbeatsPerSecond ?? 100;
+  if (!(maxHeartbeatsPerSecond > 0) || !Number.isFinite(maxHeartbeatsPerSecond)) {
+    throw new SmartQueueError(
+      'INVALID_OPTIONS',
+      `maxHeartbeatsPerSecond must be a positive number, got ${maxHeartbeatsPerSecond}`,
+    );
+  }
   if (!Number.isInteger(missedHeartbeats) || missedHeartbeats < 1) {
     throw new SmartQueueError(
       'INVALID_OPTIONS',
@@ -128,6 +151,7 @@ export function resolveRemoteTransportOptions(raw: RemoteTransportOptions): Reso
     balancer: raw.balancer,
     heartbeatIntervalMs,
     missedHeartbeats,
+    maxHeartbeatsPerSecond,
     allowRemoteRun: raw.allowRemoteRun === true,
     refuseRunRemotely: raw.refuseRunRemotely !== false,
     log: raw.log ?? (() => {}),
@@ -179,7 +203,33 @@ class RemoteTransportImpl implements RemoteTransport {
   }
 
   get heartbeatIntervalMs(): number {
-    return this.#o.heartbeatIntervalMs;
+    return this.#monitor.currentIntervalMs;
+  }
+
+  /**
+   * Keeps the heartbeat load within maxHeartbeatsPerSecond: the interval grows with the number
+   * of workers (never below the configured one). It changes only when off by more than a
+   * quarter, so workers joining and leaving one by one do not cause a storm of Settings.
+   */
+  #adjustInterval(): void {
+    const base = this.#o.heartbeatIntervalMs;
+    const wanted = Math.max(base, Math.ceil((this.#live.size * 1000) / this.#o.maxHeartbeatsPerSecond));
+    const current = this.#monitor.currentIntervalMs;
+    if (wanted === current) return;
+    const drift = Math.abs(wanted - current) / current;
+    if (drift <= 0.25 && wanted !== base) return;
+    this.#monitor.setIntervalMs(wanted);
+    this.#o.log(
+      `heartbeat interval now ${wanted} ms (${this.#live.size} workers, at most ${this.#o.maxHeartbeatsPerSecond}/s)`,
+    );
+    for (const live of this.#live.values()) {
+      if (live.ended) continue;
+      try {
+        live.connection.sendSettings?.({ heartbeatIntervalMs: wanted });
+      } catch {
+        // Its stream is closing; the loss is handled there.
+      }
+    }
   }
 
   get allowRemoteRun(): boolean {
@@ -300,6 +350,10 @@ class RemoteTransportImpl implements RemoteTransport {
         this.#monitor.beat(id);
         this.#emit({ ...r, workerId: id });
       },
+      progress: (p) => {
+        if (live.ended) return;
+        this.#engine?.recordProgress?.({ ...p, workerId: id });
+      },
       drain: (reason) => {
         if (live.ended) return;
         this.#o.log(`worker ${id} draining (${reason})`);
@@ -317,6 +371,7 @@ class RemoteTransportImpl implements RemoteTransport {
       ...(worker.labels && { labels: worker.labels }),
     });
     this.#monitor.beat(id);
+    this.#adjustInterval();
     this.#engine?.wake(); // there is a new free worker
     this.#o.log(`worker ${id} joined (capacity ${worker.capacity}, handlers ${handlers.join(', ')})`);
     return live.session;
@@ -355,6 +410,7 @@ class RemoteTransportImpl implements RemoteTransport {
     if (this.#live.get(id) === live) this.#live.delete(id);
     this.#monitor.forget(id);
     this.#o.balancer.leave(id);
+    if (!this.#closed) this.#adjustInterval();
     const lost = this.#engine?.workerLost(id, reason);
     const count = Array.isArray(lost) ? ` (${lost.length} attempt(s) handed back)` : '';
     this.#o.log(`worker ${id} lost: ${reason}${count}`);

@@ -174,7 +174,21 @@ class RemoteWorkerImpl implements RemoteWorker {
       const stream = this.#client.Connect(this.#metadata);
       this.#stream = stream;
       let heartbeat: NodeJS.Timeout | undefined;
+      let interval = 0;
       let wasRegistered = false;
+      /** (Re)starts the heartbeat timer at the server's interval (or ours, when shorter). */
+      const beatEvery = (asked: number): void => {
+        const server = asked > 0 ? asked : 30_000;
+        const next = Math.max(10, Math.min(server, this.#o.heartbeatIntervalMs ?? server));
+        if (next === interval && heartbeat) return;
+        interval = next;
+        if (heartbeat) clearInterval(heartbeat);
+        heartbeat = setInterval(() => {
+          this.#write(stream, {
+            heartbeat: { running: this.#running.size, load: this.#o.load?.() ?? 0 },
+          });
+        }, interval);
+      };
       let ended = false;
       const end = (why: string) => {
         if (ended) return;
@@ -194,13 +208,7 @@ class RemoteWorkerImpl implements RemoteWorker {
           if (msg.kind === 'registered' && msg.registered) {
             wasRegistered = true;
             this.#registered = true;
-            const asked = Number(msg.registered.heartbeatIntervalMs) || 30_000;
-            const interval = Math.max(10, Math.min(asked, this.#o.heartbeatIntervalMs ?? asked));
-            heartbeat = setInterval(() => {
-              this.#write(stream, {
-                heartbeat: { running: this.#running.size, load: this.#o.load?.() ?? 0 },
-              });
-            }, interval);
+            beatEvery(Number(msg.registered.heartbeatIntervalMs));
             this.#o.log?.(
               `registered with ${this.#o.server} as ${this.id} (capacity ${this.#o.capacity}, heartbeat every ${interval} ms)`,
             );
@@ -211,6 +219,10 @@ class RemoteWorkerImpl implements RemoteWorker {
           } else if (msg.kind === 'cancel' && msg.cancel) {
             const c = msg.cancel;
             this.#running.get(`${c.runId}/${c.taskId}/${c.attempt}`)?.();
+          } else if (msg.kind === 'settings' && msg.settings) {
+            const before = interval;
+            beatEvery(Number(msg.settings.heartbeatIntervalMs));
+            if (interval !== before) this.#o.log?.(`the server asks for a heartbeat every ${interval} ms`);
           }
         } catch (err) {
           this.#o.log?.(`bad message from the server: ${err instanceof Error ? err.message : String(err)}`);
@@ -260,6 +272,19 @@ class RemoteWorkerImpl implements RemoteWorker {
     const done = runAttempt(a, this.#o.handlers, {
       bindCancel: (cancel) => this.#running.set(key, cancel),
       ...(log && { log }),
+      // On the stream the attempt came on; dropped if it has closed (the result still goes).
+      progress: (p) => {
+        if (stream === this.#stream)
+          this.#write(stream, {
+            progress: {
+              runId: p.runId,
+              taskId: p.taskId,
+              attempt: p.attempt,
+              ...(p.fraction !== undefined && { fraction: p.fraction }),
+              message: p.message ?? '',
+            },
+          });
+      },
     })
       .then((result) => {
         this.#running.delete(key);

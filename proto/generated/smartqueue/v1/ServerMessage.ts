@@ -3,6 +3,7 @@
 import type { Registered as _smartqueue_v1_Registered, Registered__Output as _smartqueue_v1_Registered__Output } from '../../smartqueue/v1/Registered.js';
 import type { Assignment as _smartqueue_v1_Assignment, Assignment__Output as _smartqueue_v1_Assignment__Output } from '../../smartqueue/v1/Assignment.js';
 import type { Cancel as _smartqueue_v1_Cancel, Cancel__Output as _smartqueue_v1_Cancel__Output } from '../../smartqueue/v1/Cancel.js';
+import type { Settings as _smartqueue_v1_Settings, Settings__Output as _smartqueue_v1_Settings__Output } from '../../smartqueue/v1/Settings.js';
 
 /**
  * A message from the server on the Connect stream.
@@ -20,7 +21,11 @@ export interface ServerMessage {
    * Abort a running attempt (its result is still reported, as cancelled).
    */
   'cancel'?: (_smartqueue_v1_Cancel | null);
-  'kind'?: "registered"|"assignment"|"cancel";
+  /**
+   * New session settings (heartbeat interval) that apply from now on.
+   */
+  'settings'?: (_smartqueue_v1_Settings | null);
+  'kind'?: "registered"|"assignment"|"cancel"|"settings";
 }
 
 /**
@@ -39,5 +44,9 @@ export interface ServerMessage__Output {
    * Abort a running attempt (its result is still reported, as cancelled).
    */
   'cancel'?: (_smartqueue_v1_Cancel__Output | null);
-  'kind'?: "registered"|"assignment"|"cancel";
+  /**
+   * New session settings (heartbeat interval) that apply from now on.
+   */
+  'settings'?: (_smartqueue_v1_Settings__Output | null);
+  'kind'?: "registered"|"assignment"|"cancel"|"settings";
 }

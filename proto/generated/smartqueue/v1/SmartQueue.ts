@@ -14,10 +14,14 @@ import type { Run as _smartqueue_v1_Run, Run__Output as _smartqueue_v1_Run__Outp
 import type { RunEvent as _smartqueue_v1_RunEvent, RunEvent__Output as _smartqueue_v1_RunEvent__Output } from '../../smartqueue/v1/RunEvent.js';
 import type { SubmitTaskRequest as _smartqueue_v1_SubmitTaskRequest, SubmitTaskRequest__Output as _smartqueue_v1_SubmitTaskRequest__Output } from '../../smartqueue/v1/SubmitTaskRequest.js';
 import type { SubmitTaskResponse as _smartqueue_v1_SubmitTaskResponse, SubmitTaskResponse__Output as _smartqueue_v1_SubmitTaskResponse__Output } from '../../smartqueue/v1/SubmitTaskResponse.js';
+import type { SubmitTasksRequest as _smartqueue_v1_SubmitTasksRequest, SubmitTasksRequest__Output as _smartqueue_v1_SubmitTasksRequest__Output } from '../../smartqueue/v1/SubmitTasksRequest.js';
+import type { SubmitTasksResponse as _smartqueue_v1_SubmitTasksResponse, SubmitTasksResponse__Output as _smartqueue_v1_SubmitTasksResponse__Output } from '../../smartqueue/v1/SubmitTasksResponse.js';
 import type { SubmitWorkflowRequest as _smartqueue_v1_SubmitWorkflowRequest, SubmitWorkflowRequest__Output as _smartqueue_v1_SubmitWorkflowRequest__Output } from '../../smartqueue/v1/SubmitWorkflowRequest.js';
 import type { SubmitWorkflowResponse as _smartqueue_v1_SubmitWorkflowResponse, SubmitWorkflowResponse__Output as _smartqueue_v1_SubmitWorkflowResponse__Output } from '../../smartqueue/v1/SubmitWorkflowResponse.js';
 import type { Task as _smartqueue_v1_Task, Task__Output as _smartqueue_v1_Task__Output } from '../../smartqueue/v1/Task.js';
+import type { TaskUpdate as _smartqueue_v1_TaskUpdate, TaskUpdate__Output as _smartqueue_v1_TaskUpdate__Output } from '../../smartqueue/v1/TaskUpdate.js';
 import type { WatchRunRequest as _smartqueue_v1_WatchRunRequest, WatchRunRequest__Output as _smartqueue_v1_WatchRunRequest__Output } from '../../smartqueue/v1/WatchRunRequest.js';
+import type { WatchTasksRequest as _smartqueue_v1_WatchTasksRequest, WatchTasksRequest__Output as _smartqueue_v1_WatchTasksRequest__Output } from '../../smartqueue/v1/WatchTasksRequest.js';
 
 /**
  * The client-facing SmartQueue service.
@@ -114,14 +118,33 @@ export interface SmartQueueClient extends grpc.Client {
   submitTask(argument: _smartqueue_v1_SubmitTaskRequest, callback: grpc.requestCallback<_smartqueue_v1_SubmitTaskResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Compiles a workflow from YAML text and starts a run of it.
+   * Adds several tasks to one open run at once, all or none: every task is checked first (a task
+   * may need earlier tasks of the same batch), then all are recorded in one write. Cheaper than
+   * as many SubmitTask calls; at most the server's tasks-per-submission limit per call.
+   */
+  SubmitTasks(argument: _smartqueue_v1_SubmitTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_smartqueue_v1_SubmitTasksResponse__Output>): grpc.ClientUnaryCall;
+  SubmitTasks(argument: _smartqueue_v1_SubmitTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_smartqueue_v1_SubmitTasksResponse__Output>): grpc.ClientUnaryCall;
+  SubmitTasks(argument: _smartqueue_v1_SubmitTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_smartqueue_v1_SubmitTasksResponse__Output>): grpc.ClientUnaryCall;
+  SubmitTasks(argument: _smartqueue_v1_SubmitTasksRequest, callback: grpc.requestCallback<_smartqueue_v1_SubmitTasksResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Adds several tasks to one open run at once, all or none: every task is checked first (a task
+   * may need earlier tasks of the same batch), then all are recorded in one write. Cheaper than
+   * as many SubmitTask calls; at most the server's tasks-per-submission limit per call.
+   */
+  submitTasks(argument: _smartqueue_v1_SubmitTasksRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_smartqueue_v1_SubmitTasksResponse__Output>): grpc.ClientUnaryCall;
+  submitTasks(argument: _smartqueue_v1_SubmitTasksRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_smartqueue_v1_SubmitTasksResponse__Output>): grpc.ClientUnaryCall;
+  submitTasks(argument: _smartqueue_v1_SubmitTasksRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_smartqueue_v1_SubmitTasksResponse__Output>): grpc.ClientUnaryCall;
+  submitTasks(argument: _smartqueue_v1_SubmitTasksRequest, callback: grpc.requestCallback<_smartqueue_v1_SubmitTasksResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Compiles a workflow (YAML text or compiled IR) and starts a run of it.
    */
   SubmitWorkflow(argument: _smartqueue_v1_SubmitWorkflowRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_smartqueue_v1_SubmitWorkflowResponse__Output>): grpc.ClientUnaryCall;
   SubmitWorkflow(argument: _smartqueue_v1_SubmitWorkflowRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_smartqueue_v1_SubmitWorkflowResponse__Output>): grpc.ClientUnaryCall;
   SubmitWorkflow(argument: _smartqueue_v1_SubmitWorkflowRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_smartqueue_v1_SubmitWorkflowResponse__Output>): grpc.ClientUnaryCall;
   SubmitWorkflow(argument: _smartqueue_v1_SubmitWorkflowRequest, callback: grpc.requestCallback<_smartqueue_v1_SubmitWorkflowResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * Compiles a workflow from YAML text and starts a run of it.
+   * Compiles a workflow (YAML text or compiled IR) and starts a run of it.
    */
   submitWorkflow(argument: _smartqueue_v1_SubmitWorkflowRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_smartqueue_v1_SubmitWorkflowResponse__Output>): grpc.ClientUnaryCall;
   submitWorkflow(argument: _smartqueue_v1_SubmitWorkflowRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_smartqueue_v1_SubmitWorkflowResponse__Output>): grpc.ClientUnaryCall;
@@ -140,6 +163,21 @@ export interface SmartQueueClient extends grpc.Client {
    */
   watchRun(argument: _smartqueue_v1_WatchRunRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_smartqueue_v1_RunEvent__Output>;
   watchRun(argument: _smartqueue_v1_WatchRunRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_smartqueue_v1_RunEvent__Output>;
+  
+  /**
+   * Streams the state of tasks of one run (all of them, or the listed ones) as they change: one
+   * TaskUpdate per change, from `from_seq` (the recorded ones first, so a new watcher sees the
+   * current state), then live. Ends when every listed task has finished, or with the run.
+   */
+  WatchTasks(argument: _smartqueue_v1_WatchTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_smartqueue_v1_TaskUpdate__Output>;
+  WatchTasks(argument: _smartqueue_v1_WatchTasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_smartqueue_v1_TaskUpdate__Output>;
+  /**
+   * Streams the state of tasks of one run (all of them, or the listed ones) as they change: one
+   * TaskUpdate per change, from `from_seq` (the recorded ones first, so a new watcher sees the
+   * current state), then live. Ends when every listed task has finished, or with the run.
+   */
+  watchTasks(argument: _smartqueue_v1_WatchTasksRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_smartqueue_v1_TaskUpdate__Output>;
+  watchTasks(argument: _smartqueue_v1_WatchTasksRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_smartqueue_v1_TaskUpdate__Output>;
   
 }
 
@@ -178,7 +216,14 @@ export interface SmartQueueHandlers extends grpc.UntypedServiceImplementation {
   SubmitTask: grpc.handleUnaryCall<_smartqueue_v1_SubmitTaskRequest__Output, _smartqueue_v1_SubmitTaskResponse>;
   
   /**
-   * Compiles a workflow from YAML text and starts a run of it.
+   * Adds several tasks to one open run at once, all or none: every task is checked first (a task
+   * may need earlier tasks of the same batch), then all are recorded in one write. Cheaper than
+   * as many SubmitTask calls; at most the server's tasks-per-submission limit per call.
+   */
+  SubmitTasks: grpc.handleUnaryCall<_smartqueue_v1_SubmitTasksRequest__Output, _smartqueue_v1_SubmitTasksResponse>;
+  
+  /**
+   * Compiles a workflow (YAML text or compiled IR) and starts a run of it.
    */
   SubmitWorkflow: grpc.handleUnaryCall<_smartqueue_v1_SubmitWorkflowRequest__Output, _smartqueue_v1_SubmitWorkflowResponse>;
   
@@ -187,6 +232,13 @@ export interface SmartQueueHandlers extends grpc.UntypedServiceImplementation {
    * until the run finishes. Resume a broken stream with the last `seq` received plus one.
    */
   WatchRun: grpc.handleServerStreamingCall<_smartqueue_v1_WatchRunRequest__Output, _smartqueue_v1_RunEvent>;
+  
+  /**
+   * Streams the state of tasks of one run (all of them, or the listed ones) as they change: one
+   * TaskUpdate per change, from `from_seq` (the recorded ones first, so a new watcher sees the
+   * current state), then live. Ends when every listed task has finished, or with the run.
+   */
+  WatchTasks: grpc.handleServerStreamingCall<_smartqueue_v1_WatchTasksRequest__Output, _smartqueue_v1_TaskUpdate>;
   
 }
 
@@ -197,6 +249,8 @@ export interface SmartQueueDefinition extends grpc.ServiceDefinition {
   GetTask: MethodDefinition<_smartqueue_v1_GetTaskRequest, _smartqueue_v1_Task, _smartqueue_v1_GetTaskRequest__Output, _smartqueue_v1_Task__Output>
   ListRuns: MethodDefinition<_smartqueue_v1_ListRunsRequest, _smartqueue_v1_ListRunsResponse, _smartqueue_v1_ListRunsRequest__Output, _smartqueue_v1_ListRunsResponse__Output>
   SubmitTask: MethodDefinition<_smartqueue_v1_SubmitTaskRequest, _smartqueue_v1_SubmitTaskResponse, _smartqueue_v1_SubmitTaskRequest__Output, _smartqueue_v1_SubmitTaskResponse__Output>
+  SubmitTasks: MethodDefinition<_smartqueue_v1_SubmitTasksRequest, _smartqueue_v1_SubmitTasksResponse, _smartqueue_v1_SubmitTasksRequest__Output, _smartqueue_v1_SubmitTasksResponse__Output>
   SubmitWorkflow: MethodDefinition<_smartqueue_v1_SubmitWorkflowRequest, _smartqueue_v1_SubmitWorkflowResponse, _smartqueue_v1_SubmitWorkflowRequest__Output, _smartqueue_v1_SubmitWorkflowResponse__Output>
   WatchRun: MethodDefinition<_smartqueue_v1_WatchRunRequest, _smartqueue_v1_RunEvent, _smartqueue_v1_WatchRunRequest__Output, _smartqueue_v1_RunEvent__Output>
+  WatchTasks: MethodDefinition<_smartqueue_v1_WatchTasksRequest, _smartqueue_v1_TaskUpdate, _smartqueue_v1_WatchTasksRequest__Output, _smartqueue_v1_TaskUpdate__Output>
 }

@@ -1,12 +1,13 @@
 // Original file: proto/smartqueue/v1/smartqueue.proto
 
+import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../google/protobuf/Struct.js';
 
 /**
- * Starts a run of a workflow given as YAML text.
+ * Starts a run of a workflow given as YAML text or as compiled IR.
  */
 export interface SubmitWorkflowRequest {
   /**
-   * The workflow document(s), as in a workflow file (apiVersion smartqueue/v1). Required.
+   * The workflow document(s), as in a workflow file (apiVersion smartqueue/v1).
    */
   'yaml'?: (string);
   /**
@@ -30,16 +31,26 @@ export interface SubmitWorkflowRequest {
    * id; the same key with a different request is ALREADY_EXISTS. Empty: no deduplication.
    */
   'idempotencyKey'?: (string);
+  /**
+   * The workflow's intermediate representation (what `smartqueue plan --ir` prints and the
+   * TypeScript DSL's `toIR()` returns): checked against the IR schema and compiled on the
+   * server. Field violations name paths such as `ir.tasks[2].needs[0]`.
+   */
+  'ir'?: (_google_protobuf_Struct | null);
+  /**
+   * The workflow, one of the two forms. Required.
+   */
+  'source'?: "yaml"|"ir";
 }
 
 /**
- * Starts a run of a workflow given as YAML text.
+ * Starts a run of a workflow given as YAML text or as compiled IR.
  */
 export interface SubmitWorkflowRequest__Output {
   /**
-   * The workflow document(s), as in a workflow file (apiVersion smartqueue/v1). Required.
+   * The workflow document(s), as in a workflow file (apiVersion smartqueue/v1).
    */
-  'yaml': (string);
+  'yaml'?: (string);
   /**
    * Name shown in error positions (`file:line:column`). Default `<input>`.
    */
@@ -61,4 +72,14 @@ export interface SubmitWorkflowRequest__Output {
    * id; the same key with a different request is ALREADY_EXISTS. Empty: no deduplication.
    */
   'idempotencyKey': (string);
+  /**
+   * The workflow's intermediate representation (what `smartqueue plan --ir` prints and the
+   * TypeScript DSL's `toIR()` returns): checked against the IR schema and compiled on the
+   * server. Field violations name paths such as `ir.tasks[2].needs[0]`.
+   */
+  'ir'?: (_google_protobuf_Struct__Output | null);
+  /**
+   * The workflow, one of the two forms. Required.
+   */
+  'source'?: "yaml"|"ir";
 }

@@ -4,6 +4,7 @@ import type { Register as _smartqueue_v1_Register, Register__Output as _smartque
 import type { Heartbeat as _smartqueue_v1_Heartbeat, Heartbeat__Output as _smartqueue_v1_Heartbeat__Output } from '../../smartqueue/v1/Heartbeat.js';
 import type { AttemptResult as _smartqueue_v1_AttemptResult, AttemptResult__Output as _smartqueue_v1_AttemptResult__Output } from '../../smartqueue/v1/AttemptResult.js';
 import type { Drain as _smartqueue_v1_Drain, Drain__Output as _smartqueue_v1_Drain__Output } from '../../smartqueue/v1/Drain.js';
+import type { Progress as _smartqueue_v1_Progress, Progress__Output as _smartqueue_v1_Progress__Output } from '../../smartqueue/v1/Progress.js';
 
 /**
  * A message from a worker on the Connect stream.
@@ -25,7 +26,11 @@ export interface WorkerMessage {
    * Stop sending assignments; the worker closes the stream once its attempts are reported.
    */
   'drain'?: (_smartqueue_v1_Drain | null);
-  'kind'?: "register"|"heartbeat"|"result"|"drain";
+  /**
+   * How far a running attempt got (recorded in the run's event log; not a heartbeat).
+   */
+  'progress'?: (_smartqueue_v1_Progress | null);
+  'kind'?: "register"|"heartbeat"|"result"|"drain"|"progress";
 }
 
 /**
@@ -48,5 +53,9 @@ export interface WorkerMessage__Output {
    * Stop sending assignments; the worker closes the stream once its attempts are reported.
    */
   'drain'?: (_smartqueue_v1_Drain__Output | null);
-  'kind'?: "register"|"heartbeat"|"result"|"drain";
+  /**
+   * How far a running attempt got (recorded in the run's event log; not a heartbeat).
+   */
+  'progress'?: (_smartqueue_v1_Progress__Output | null);
+  'kind'?: "register"|"heartbeat"|"result"|"drain"|"progress";
 }

@@ -48,7 +48,7 @@ describe('rate limiter', () => {
   });
 
   it('validates its options', () => {
-    expect(resolveRateLimitOptions()).toMatchObject({ ratePerSecond: 100, burst: 200, maxClients: 10_000 });
+    expect(resolveRateLimitOptions()).toMatchObject({ ratePerSecond: 1000, burst: 2000, maxClients: 10_000 });
     expect(() => resolveRateLimitOptions({ burst: 0 })).toThrow(/burst must be a positive number/);
     expect(() => resolveRateLimitOptions({ maxClients: 1.5 })).toThrow(/maxClients/);
   });

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SmartQueueError } from '../../../../../engine/errors.js';
+import type { ProgressReport } from '../../../../../engine/handler.js';
+import { HeartbeatMonitor } from '../../../../../engine/heartbeats.js';
 import type { TaskAssignment, TaskResult } from '../../../../../engine/stages.js';
 import { createAvlBalancer } from '../../../../../plugins/balancer/avl/index.js';
 import { createRemoteTransport } from '../../../../../plugins/transport/remote/index.js';
@@ -10,27 +12,36 @@ afterEach(async () => {
   for (const t of open.splice(0)) await t.close();
 });
 
-function setup(options: { allowRemoteRun?: boolean; heartbeatIntervalMs?: number } = {}) {
+function setup(
+  options: { allowRemoteRun?: boolean; heartbeatIntervalMs?: number; maxHeartbeatsPerSecond?: number } = {},
+) {
   const balancer = createAvlBalancer();
   const transport = createRemoteTransport({ balancer, ...options });
   open.push(transport);
   const lost: [string, string][] = [];
+  const progress: ProgressReport[] = [];
   let wakes = 0;
-  transport.bindEngine({ workerLost: (id, reason) => lost.push([id, reason]), wake: () => wakes++ });
+  transport.bindEngine({
+    workerLost: (id, reason) => lost.push([id, reason]),
+    wake: () => wakes++,
+    recordProgress: (p) => progress.push(p),
+  });
   const results: TaskResult[] = [];
   transport.onResult((r) => results.push(r));
-  return { balancer, transport, lost, results, wakes: () => wakes };
+  return { balancer, transport, lost, results, progress, wakes: () => wakes };
 }
 
 function connection() {
   const sent: unknown[] = [];
   const ended: SmartQueueError[] = [];
+  const settings: number[] = [];
   const conn: RemoteConnection = {
     sendTask: (a) => sent.push(a),
     sendCancel: (c) => sent.push(c),
+    sendSettings: (s) => settings.push(s.heartbeatIntervalMs),
     end: (e) => ended.push(e),
   };
-  return { conn, sent, ended };
+  return { conn, sent, ended, settings };
 }
 
 const assignment = (workerId: string, handler: TaskAssignment['handler']): TaskAssignment => ({
@@ -111,5 +122,65 @@ describe('remote transport', () => {
     expect(lost.some(([id, r]) => id === 'w1' && /missed 3 heartbeats/.test(r))).toBe(true);
     expect(ended).toHaveLength(1);
     expect(transport.workers()).toEqual([]);
+  });
+
+  it('lengthens the heartbeat interval as workers join past the heartbeat budget, and restores it', () => {
+    const { transport } = setup({ heartbeatIntervalMs: 1000, maxHeartbeatsPerSecond: 2 });
+    const conns = Array.from({ length: 4 }, () => connection());
+    const ids = conns.map((_, i) => `w${i + 1}`);
+    const join = (i: number) =>
+      transport.connect({ id: ids[i]!, capacity: 1, handlers: ['noop'] }, conns[i]!.conn);
+    const sessions = [join(0), join(1)];
+    // Two workers at one beat a second each fit a budget of 2/s: nothing changes.
+    expect(transport.heartbeatIntervalMs).toBe(1000);
+    expect(conns[0]!.settings).toEqual([]);
+    sessions.push(join(2)); // 3 workers: 1500 ms keeps 2/s
+    expect(transport.heartbeatIntervalMs).toBe(1500);
+    expect(conns.slice(0, 3).map((c) => c.settings)).toEqual([[1500], [1500], [1500]]);
+    sessions.push(join(3)); // 4 workers: 2000 ms
+    expect(transport.heartbeatIntervalMs).toBe(2000);
+    expect(conns[0]!.settings).toEqual([1500, 2000]);
+    for (const s of sessions.slice(1)) s.closed('gone');
+    // One worker left: back to the configured interval.
+    expect(transport.heartbeatIntervalMs).toBe(1000);
+    expect(conns[0]!.settings).toEqual([1500, 2000, 1000]);
+  });
+
+  it("passes a session's progress reports to the engine under the session's worker id", () => {
+    const { transport, progress } = setup();
+    const { conn } = connection();
+    const session = transport.connect({ id: 'w1', capacity: 1, handlers: ['noop'] }, conn);
+    session.progress({ runId: 'r', taskId: 't', attempt: 1, fraction: 0.5, message: 'half' });
+    session.closed('gone');
+    session.progress({ runId: 'r', taskId: 't', attempt: 1, fraction: 0.9 });
+    expect(progress).toEqual([
+      { runId: 'r', taskId: 't', attempt: 1, fraction: 0.5, message: 'half', workerId: 'w1' },
+    ]);
+  });
+});
+
+describe('HeartbeatMonitor interval changes', () => {
+  it('judges silence against the longer interval until workers have had time to adopt a shorter one', () => {
+    let now = 0;
+    const dead: string[] = [];
+    const m = new HeartbeatMonitor({ intervalMs: 1000, onDead: (id) => dead.push(id), now: () => now });
+    m.beat('a');
+    m.setIntervalMs(3000); // longer: applies at once
+    expect(m.deadlineMs).toBe(9000);
+    now = 8000;
+    m.check();
+    expect(dead).toEqual([]);
+    m.beat('a');
+    m.setIntervalMs(500); // shorter: the 3000 ms deadline holds for one old deadline (9 s)
+    expect(m.deadlineMs).toBe(9000);
+    now = 15_900;
+    m.check(); // the first check after a gap only notes the time
+    now = 16_000; // silent 8 s: within the 9 s of the old interval, past the new 1.5 s
+    expect(m.check()).toEqual([]);
+    now = 8000 + 9001; // grace over: 1.5 s deadline, and `a` has been silent 9 s
+    m.check(); // the first check after a gap only notes the time
+    now += 100;
+    expect(m.check()).toEqual(['a']);
+    expect(m.currentIntervalMs).toBe(500);
   });
 });
