@@ -20,6 +20,13 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** The nearest-rank `p`th percentile (0 < p ≤ 100) of a non-empty list. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) throw new Error('percentile of an empty list');
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.max(0, Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
 /** One line describing where the numbers come from. */
 export function machine(): string {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';

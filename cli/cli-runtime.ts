@@ -5,7 +5,7 @@
 import type { TaskLogLine } from '../engine/worker.js';
 import { createEmbeddedRuntime } from '../runtime/embedded.js';
 import type { EmbeddedRuntime } from '../runtime/embedded.js';
-import { loadHandlersModule } from './handlers-module.js';
+import { handlerModules, loadHandlersModule } from './handlers-module.js';
 import { formatLogLine } from './progress.js';
 import type { ProgressView } from './progress.js';
 
@@ -14,12 +14,24 @@ export interface RuntimeFlags {
   concurrency?: number;
   shards?: number;
   handlers?: string;
+  threads?: number;
 }
 
 export interface CliRuntime {
   runtime: EmbeddedRuntime;
   /** Handler log lines go to this view from now on (before: to stderr). */
   attach(view: ProgressView | undefined): void;
+}
+
+/** The --handlers module's handlers, where they live (for threads), and --threads. */
+async function handlersOf(flags: RuntimeFlags) {
+  if (flags.handlers === undefined) return {};
+  const handlers = await loadHandlersModule(flags.handlers);
+  return {
+    handlers,
+    handlerModules: handlerModules(flags.handlers, handlers),
+    ...(flags.threads !== undefined && { threads: flags.threads }),
+  };
 }
 
 export async function openCliRuntime(
@@ -33,7 +45,7 @@ export async function openCliRuntime(
     statePath: flags.state === ':memory:' ? false : flags.state,
     ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
     ...(flags.shards !== undefined && { shards: flags.shards }),
-    ...(flags.handlers !== undefined && { handlers: await loadHandlersModule(flags.handlers) }),
+    ...(await handlersOf(flags)),
     logger,
   });
   return { runtime, attach: (v) => (view = v) };

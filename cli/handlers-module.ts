@@ -7,6 +7,15 @@ import { pathToFileURL } from 'node:url';
 import { SmartQueueError } from '../engine/errors.js';
 import type { TaskHandler } from '../engine/handler.js';
 
+/** Where each handler of a `--handlers` module lives, for running it in a worker thread. */
+export function handlerModules(
+  file: string,
+  handlers: ReadonlyMap<string, TaskHandler>,
+): Map<string, { module: string; export: string }> {
+  const module = path.resolve(file);
+  return new Map([...handlers.keys()].map((name) => [name, { module, export: name }]));
+}
+
 export async function loadHandlersModule(file: string): Promise<Map<string, TaskHandler>> {
   const url = pathToFileURL(path.resolve(file)).href;
   let mod: Record<string, unknown>;

@@ -818,6 +818,7 @@ export class Engine {
       params: run.params,
       ...(task.ir.timeoutMs !== undefined && { timeoutMs: task.ir.timeoutMs }),
       ...(Number.isFinite(task.lftAt) && { deadlineAt: task.lftAt }),
+      ...(task.ir.thread && { thread: true }),
     };
     const slackMs = task.lftAt - task.estimateMs - now;
     this.options.store.record(

@@ -65,6 +65,8 @@ export interface TaskAssignment {
   deadlineAt?: number;
   /** Extra metadata (trace context, labels); travels in message headers on networked transports. */
   headers?: Record<string, string>;
+  /** The task asks for a worker thread (CPU-bound; `thread: true` in the workflow). */
+  thread?: boolean;
 }
 
 /** The outcome of one attempt, as reported by a worker. */

@@ -7,6 +7,7 @@ import { errorMessage, NonRetryableError, RetryAfterError } from './errors.js';
 import { MAX_PROGRESS_MESSAGE, PROGRESS_MIN_INTERVAL_MS } from './handler.js';
 import type { HandlerContext, HandlerRegistry, ProgressReport, TaskHandler, TaskLogger } from './handler.js';
 import type { TaskAssignment, TaskResult, Transport } from './stages.js';
+import type { ThreadRunner } from './threads/run-in-thread.js';
 
 export interface LocalWorkerOptions {
   id: string;
@@ -20,6 +21,8 @@ export interface LocalWorkerOptions {
   logger?: (line: TaskLogLine) => void;
   /** Receives what handlers report through `ctx.progress` (e.g. `engine.recordProgress`). */
   progress?: (report: ProgressReport) => void;
+  /** Runs `thread: true` tasks in worker threads (see engine/threads/run-in-thread.ts). */
+  threads?: ThreadRunner;
 }
 
 /** One line a handler logged. */
@@ -309,12 +312,15 @@ export class LocalWorker {
         logger({ level: 'error', runId: a.runId, taskId: a.taskId, message, ...(fields && { fields }) }),
     };
     const runHandlers = this.options.runHandlers?.(a.runId);
-    const result = await runAttempt(a, this.options.handlers, {
-      ...(runHandlers && { runHandlers }),
-      bindCancel: (cancel) => this.running.set(key, cancel),
+    const hooks = {
+      bindCancel: (cancel: () => void) => this.running.set(key, cancel),
       ...(log && { log }),
       ...(this.options.progress && { progress: this.options.progress }),
-    });
+    };
+    const threads = this.options.threads;
+    const result = threads?.accepts(a)
+      ? await threads.run(a, hooks)
+      : await runAttempt(a, this.options.handlers, { ...(runHandlers && { runHandlers }), ...hooks });
     this.running.delete(key);
     try {
       await this.options.transport.publishResult(result);

@@ -12,6 +12,8 @@ import type { EngineOptions } from '../engine/options.js';
 import type { HandlerRegistry, TaskHandler } from '../engine/handler.js';
 import { SmartQueueError } from '../engine/errors.js';
 import type { CheckpointStore } from '../engine/stages.js';
+import { createThreadRunner } from '../engine/threads/run-in-thread.js';
+import type { HandlerModules } from '../engine/threads/run-in-thread.js';
 import { LocalWorker } from '../engine/worker.js';
 import type { TaskLogLine } from '../engine/worker.js';
 import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
@@ -37,6 +39,14 @@ export interface EmbeddedOptions {
   baseDir?: string;
   /** Group-commit interval of the SQLite store in ms (0 = every event-loop turn). @default 0 */
   flushIntervalMs?: number;
+  /**
+   * Where the extra handlers come from (module file and export by name), so `thread: true` tasks
+   * run them in a pool of worker threads. Without it, thread tasks run on the main thread.
+   * @default none
+   */
+  handlerModules?: HandlerModules;
+  /** Threads of that pool (0: thread tasks run on the main thread). @default os.availableParallelism() */
+  threads?: number;
   /** Receives what handlers log through `ctx.log` (dropped when unset). */
   logger?: (line: TaskLogLine) => void;
   /** Engine options passed through (aging, defaultEstimateMs, ...). */
@@ -101,6 +111,13 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
   const extra =
     options.handlers instanceof Map ? options.handlers : new Map(Object.entries(options.handlers ?? {}));
   for (const [name, h] of extra) registry.set(name, h);
+  const threads =
+    options.handlerModules && options.threads !== 0
+      ? createThreadRunner({
+          modules: options.handlerModules,
+          ...(options.threads !== undefined && { threads: options.threads }),
+        })
+      : undefined;
   const workers: LocalWorker[] = [];
   for (let i = 0; i < workerCount; i++) {
     const id = `local-${i + 1}`;
@@ -112,6 +129,7 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
       runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
       ...(options.logger && { logger: options.logger }),
       progress: (report) => engine.recordProgress(report),
+      ...(threads && { threads }),
     });
     await worker.start();
     balancer.join({ id, capacity: concurrency });
@@ -120,6 +138,7 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
   const close = async () => {
     await engine.close();
     await Promise.all(workers.map((w) => w.close()));
+    await threads?.close();
     await transport.close();
     await coordinator.close();
     await store.close();

@@ -10,6 +10,8 @@ import { SmartQueueError } from '../engine/errors.js';
 import type { HandlerRegistry, TaskHandler } from '../engine/handler.js';
 import type { EngineOptions } from '../engine/options.js';
 import type { CheckpointStore } from '../engine/stages.js';
+import { createThreadRunner } from '../engine/threads/run-in-thread.js';
+import type { HandlerModules } from '../engine/threads/run-in-thread.js';
 import { LocalWorker } from '../engine/worker.js';
 import type { TaskLogLine } from '../engine/worker.js';
 import type { Authorizer } from '../plugins/api/grpc/auth.js';
@@ -91,6 +93,14 @@ export interface ServerConfig {
   http?: string;
   /** TLS of the HTTP port (HTTPS/WSS; mutual TLS with `ca`). @default plain HTTP */
   httpTls?: ServerTlsOptions;
+  /**
+   * Where the extra handlers come from (module file and export by name), so `thread: true` tasks
+   * run them in a pool of worker threads. Without it, thread tasks run on the main thread.
+   * @default none
+   */
+  handlerModules?: HandlerModules;
+  /** Threads of that pool (0: thread tasks run on the main thread). @default os.availableParallelism() */
+  threads?: number;
   /** Server log lines (worker joins and losses). @default none */
   log?: (line: string) => void;
   /** What local handlers log through `ctx.log`. @default dropped */
@@ -178,6 +188,13 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
   const extra =
     config.handlers instanceof Map ? config.handlers : new Map(Object.entries(config.handlers ?? {}));
   for (const [name, h] of extra) registry.set(name, h);
+  const threads =
+    config.handlerModules && config.threads !== 0
+      ? createThreadRunner({
+          modules: config.handlerModules,
+          ...(config.threads !== undefined && { threads: config.threads }),
+        })
+      : undefined;
   const workers: LocalWorker[] = [];
   for (let i = 0; i < localCount; i++) {
     // Remote worker ids cannot contain "/", so these never collide with one.
@@ -191,6 +208,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
       runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
       ...(config.logger && { logger: config.logger }),
       progress: (report) => engine.recordProgress(report),
+      ...(threads && { threads }),
     });
     await worker.start();
     balancer.join({ id, capacity: concurrency });
@@ -239,6 +257,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     await api.close();
     await engine.close();
     await Promise.all(workers.map((w) => w.close()));
+    await threads?.close();
     await transport.close();
     await coordinator.close();
     await store.close();
@@ -266,6 +285,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
       remote.disconnectAll('the server could not start');
       await engine.close();
       await Promise.all(workers.map((w) => w.close()));
+      await threads?.close();
       await transport.close();
       await coordinator.close();
       await store.close();
@@ -284,6 +304,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     await httpApi?.close();
     await engine.close();
     await Promise.all(workers.map((w) => w.close()));
+    await threads?.close();
     await transport.close();
     await coordinator.close();
     await store.close();

@@ -22,3 +22,15 @@ export const handlersOption = [
   '--handlers <module>',
   'a .ts/.js module exporting handlers by name (default export or `handlers`)',
 ] as const;
+
+/** `--threads <n>`: worker threads for `thread: true` tasks whose handler comes from --handlers. */
+export const threadsOption = [
+  '--threads <n>',
+  'worker threads for `thread: true` tasks of --handlers handlers (0: run them on the main thread) [default: cores]',
+  (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 256)
+      throw new InvalidArgumentError('--threads must be an integer from 0 to 256');
+    return n;
+  },
+] as const;

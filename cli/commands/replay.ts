@@ -8,7 +8,7 @@ import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
 import { progressMode } from './run.js';
-import { handlersOption, intOption, stateOption } from './common.js';
+import { handlersOption, intOption, stateOption, threadsOption } from './common.js';
 
 /** Inline DSL handlers are code, not data: reload them from the module the run came from. */
 async function reloadHandlers(stored: StoredWorkflow): Promise<HandlerRegistry | undefined> {
@@ -40,6 +40,7 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
     .option('-c, --concurrency <n>', 'attempts run at once', intOption('--concurrency'))
     .option(...stateOption)
     .option(...handlersOption)
+    .option(...threadsOption)
     .option('--json', 'print events and the summary as JSON lines')
     .option('-q, --quiet', 'print only the summary')
     .addHelpText(
@@ -53,6 +54,7 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
           from?: string;
           dryRun?: boolean;
           concurrency?: number;
+          threads?: number;
           state: string;
           json?: boolean;
           quiet?: boolean;

@@ -7,12 +7,13 @@ import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import type { ProgressMode } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
-import { handlersOption, intOption, stateOption } from './common.js';
+import { handlersOption, intOption, stateOption, threadsOption } from './common.js';
 
 interface RunOptions {
   param: string[];
   shards?: number;
   concurrency?: number;
+  threads?: number;
   state: string;
   json?: boolean;
   quiet?: boolean;
@@ -48,6 +49,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
     .option('-c, --concurrency <n>', 'attempts run at once', intOption('--concurrency'))
     .option(...stateOption)
     .option(...handlersOption)
+    .option(...threadsOption)
     .option('--json', 'print events and the summary as JSON lines')
     .option('-q, --quiet', 'print only the summary')
     .option('-w, --workflow <name>', 'which workflow of a multi-workflow file')

@@ -11,13 +11,13 @@ import type { CheckpointStore } from '../../engine/stages.js';
 import type { Engine } from '../../engine/engine.js';
 import { createServer } from '../../runtime/server.js';
 import { openCliRuntime } from '../cli-runtime.js';
-import { loadHandlersModule } from '../handlers-module.js';
+import { handlerModules, loadHandlersModule } from '../handlers-module.js';
 import type { CliIO } from '../output.js';
 import { printDiagnostics } from '../output.js';
 import { resolveServe } from '../serve-options.js';
 import type { ServeFlags } from '../serve-options.js';
 import { loadServerConfig } from '../server-config.js';
-import { handlersOption, intOption, stateOption } from './common.js';
+import { handlersOption, intOption, stateOption, threadsOption } from './common.js';
 
 type Scheduled = Map<string, { file: string; compiled: CompiledWorkflow }>;
 
@@ -124,12 +124,13 @@ function untilSignal(): Promise<string> {
 interface ServeOptions extends Omit<ServeFlags, 'state'> {
   state: string;
   config?: string;
+  threads?: number;
 }
 
 /** `serve --listen` or `--config`: the gRPC server (client API + Workers service), with cron for workflows. */
 async function serveGrpc(io: CliIO, paths: string[], opts: ServeOptions, stateGiven: boolean): Promise<void> {
   const file = opts.config !== undefined ? await loadServerConfig(opts.config) : undefined;
-  const { state, config: _config, ...flags } = opts;
+  const { state, config: _config, threads, ...flags } = opts;
   const resolved = resolveServe({ ...flags, ...(stateGiven && { state }) }, file, {
     paths,
     defaultState: state,
@@ -138,9 +139,14 @@ async function serveGrpc(io: CliIO, paths: string[], opts: ServeOptions, stateGi
     ? await loadScheduled(io, resolved.workflows, false)
     : (new Map() as Scheduled);
   for (const warning of resolved.warnings) io.err(warning);
+  const handlers = resolved.handlers !== undefined ? await loadHandlersModule(resolved.handlers) : undefined;
   const server = await createServer({
     ...resolved.config,
-    ...(resolved.handlers !== undefined && { handlers: await loadHandlersModule(resolved.handlers) }),
+    ...(handlers && {
+      handlers,
+      handlerModules: handlerModules(resolved.handlers!, handlers),
+      ...(threads !== undefined && { threads }),
+    }),
     log: (line) => io.out(`${clock()} ${line}`),
   });
   const stopCron = scheduled.size ? await startCron(io, server.engine, server.store, scheduled) : () => {};
@@ -227,6 +233,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('-c, --concurrency <n>', 'attempts run at once (per local worker)', intOption('--concurrency'))
     .option(...stateOption)
     .option(...handlersOption)
+    .option(...threadsOption)
     .addHelpText(
       'after',
       CONFIG_HELP +

@@ -3,12 +3,13 @@ import { SmartQueueError } from '../../engine/errors.js';
 import type { TaskHandler } from '../../engine/handler.js';
 import { builtinHandlers } from '../../plugins/handlers/index.js';
 import { createRemoteWorker } from '../../plugins/transport/remote/remote-worker.js';
-import { loadHandlersModule } from '../handlers-module.js';
+import { handlerModules, loadHandlersModule } from '../handlers-module.js';
+import { createThreadRunner } from '../../engine/threads/run-in-thread.js';
 import { addClientOptions, resolveClientConnection } from '../client-connection.js';
 import type { ClientConnectionFlags } from '../client-connection.js';
 import type { CliIO } from '../output.js';
 import { formatLogLine } from '../progress.js';
-import { handlersOption, intOption } from './common.js';
+import { handlersOption, intOption, threadsOption } from './common.js';
 
 interface WorkerOptions extends ClientConnectionFlags {
   server: string;
@@ -18,6 +19,7 @@ interface WorkerOptions extends ClientConnectionFlags {
   heartbeatInterval?: number;
   allowRun?: boolean;
   grace: number;
+  threads?: number;
 }
 
 export function registerWorker(program: Command, io: CliIO): void {
@@ -35,6 +37,7 @@ export function registerWorker(program: Command, io: CliIO): void {
     )
     .requiredOption('--server <host:port>', 'the server to connect to')
     .option(...handlersOption)
+    .option(...threadsOption)
     .option('--capacity <n>', 'attempts run at once', intOption('--capacity'), 4)
     .option('--id <id>', 'worker id, stable across reconnects [default: <hostname>-<pid>]')
     .option('--heartbeat-interval <ms>', 'heartbeat at least this often', intOption('--heartbeat-interval'))
@@ -66,10 +69,19 @@ export function registerWorker(program: Command, io: CliIO): void {
       const handlers = new Map<string, TaskHandler>();
       for (const name of ['sleep', 'http', 'noop']) handlers.set(name, builtins.get(name)!);
       if (opts.allowRun) handlers.set('run', builtins.get('run')!);
-      if (opts.handlers !== undefined)
-        for (const [n, h] of await loadHandlersModule(opts.handlers)) handlers.set(n, h);
+      const fromModule = opts.handlers !== undefined ? await loadHandlersModule(opts.handlers) : undefined;
+      for (const [n, h] of fromModule ?? []) handlers.set(n, h);
+      // `thread: true` tasks of the module's handlers run in worker threads (a pool made on first use).
+      const threads =
+        fromModule && opts.threads !== 0
+          ? createThreadRunner({
+              modules: handlerModules(opts.handlers!, fromModule),
+              ...(opts.threads !== undefined && { threads: opts.threads }),
+            })
+          : undefined;
       const clock = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
       const worker = createRemoteWorker({
+        ...(threads && { threads }),
         ...(connection.credentials && { credentials: connection.credentials }),
         ...(connection.metadata && { metadata: connection.metadata }),
         server: opts.server,
@@ -95,6 +107,7 @@ export function registerWorker(program: Command, io: CliIO): void {
       });
       io.out(`${clock()} stopping (${signal}): ${worker.busy} task(s) running, ${opts.grace} ms to finish`);
       await worker.close({ graceMs: opts.grace });
+      await threads?.close();
       io.out(`${clock()} stopped`);
     });
 }

@@ -132,7 +132,13 @@ describe('serve --config with tokens and TLS', () => {
   it('submit, submit-task and watch with --tls-ca and a token; a worker over TLS runs the tasks', async () => {
     const { proc, address } = await serve();
     expect(proc.output()).not.toMatch(/TLS is off|authentication is off/);
-    expect(proc.output()).toMatch(/http on 127\.0\.0\.1:\d+/);
+    // Printed right after "listening on", possibly in a later chunk.
+    await until(
+      'the http line',
+      10_000,
+      () => (/http on 127\.0\.0\.1:\d+/.test(proc.output()) ? true : undefined),
+      proc,
+    );
 
     const worker = start([
       'worker',

@@ -8,6 +8,7 @@ import { createRemoteWorker } from '../../plugins/transport/remote/index.js';
 import type { RemoteWorker } from '../../plugins/transport/remote/index.js';
 import { createServer } from '../../runtime/server.js';
 import type { SmartQueueServer } from '../../runtime/server.js';
+import { eventually } from '../unit/engine/harness.js';
 
 const open: (RemoteWorker | SmartQueueServer)[] = [];
 afterEach(async () => {
@@ -15,14 +16,6 @@ afterEach(async () => {
 });
 
 const noop: TaskHandler = () => ({});
-
-async function eventually(check: () => boolean, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('heartbeat interval under load', () => {
   it('tells every worker a longer interval past the budget, and the configured one when they leave', async () => {

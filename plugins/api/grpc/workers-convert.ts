@@ -19,6 +19,7 @@ export function toWireAssignment(a: TaskAssignment): Assignment {
     timeoutMs: a.timeoutMs ?? 0,
     deadlineAtMs: a.deadlineAt !== undefined && Number.isFinite(a.deadlineAt) ? Math.round(a.deadlineAt) : 0,
     headers: a.headers ?? {},
+    thread: a.thread === true,
   };
   if (a.handler.kind === 'run') {
     out.run = { argv: a.handler.argv, cwd: a.handler.cwd ?? '', env: a.handler.env ?? {} };
@@ -50,6 +51,7 @@ export function fromWireAssignment(m: Assignment__Output, workerId: string): Tas
   if (m.timeoutMs > 0) a.timeoutMs = m.timeoutMs;
   if (m.deadlineAtMs > 0) a.deadlineAt = m.deadlineAtMs;
   if (Object.keys(m.headers).length > 0) a.headers = m.headers;
+  if (m.thread) a.thread = true;
   return a;
 }
 

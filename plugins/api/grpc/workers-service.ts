@@ -76,9 +76,21 @@ function session(call: Stream, options: WorkersServiceOptions): void {
         return;
       }
       switch (msg.kind) {
-        case 'heartbeat':
-          current.heartbeat({ running: msg.heartbeat?.running ?? 0, load: msg.heartbeat?.load ?? 0 });
+        case 'heartbeat': {
+          const h = msg.heartbeat;
+          // Fields a worker does not send read as 0 (proto3 defaults); the transport checks ranges.
+          current.heartbeat({
+            running: h?.running ?? 0,
+            load: h?.load ?? 0,
+            threads: h?.threads ?? 0,
+            busyThreads: h?.busyThreads ?? 0,
+            queued: h?.queued ?? 0,
+            cpu: h?.cpu ?? 0,
+            memoryBytes: Number(h?.memoryBytes ?? 0),
+            eventLoopLagMs: h?.eventLoopLagMs ?? 0,
+          });
           break;
+        }
         case 'result':
           if (!msg.result) throw new SmartQueueError('INVALID_ARGUMENT', 'result message without a result');
           current.result(fromWireResult(msg.result));

@@ -3,7 +3,9 @@
  * over a session (the gRPC `Workers.Connect` stream, see plugins/api/grpc/workers-service.ts).
  * It keeps the balancer's membership in step with the sessions (join on register, leave on
  * drain, disconnect or death), watches heartbeats, and tells the engine when a worker is lost so
- * its attempts are dispatched again.
+ * its attempts are dispatched again. Each heartbeat's `load` (the worker's score, see
+ * engine/load-sampler.ts `loadScore`) goes to the balancer, which orders workers by it; the
+ * measurements behind it are kept per worker ({@link RemoteTransport.workerLoads}).
  *
  * It knows nothing of gRPC: a session is a {@link RemoteConnection} (how to reach the worker)
  * and the {@link RemoteSession} it gets back (what the worker said).
@@ -12,6 +14,7 @@ import { SmartQueueError } from '../../../engine/errors.js';
 import { handlerNameOf } from '../../../engine/handler.js';
 import type { ProgressReport } from '../../../engine/handler.js';
 import { HeartbeatMonitor } from '../../../engine/heartbeats.js';
+import type { WorkerLoadSample } from '../../../engine/load-sampler.js';
 import type {
   Balancer,
   CallOptions,
@@ -35,10 +38,20 @@ export interface RemoteConnection {
   end(reason: SmartQueueError): void;
 }
 
+/**
+ * A heartbeat as the transport takes it: `load` is the score the balancer orders by; the
+ * measurements are optional (0 when a worker does not send them).
+ */
+export type HeartbeatReport = { running: number; load: number } & Partial<Omit<WorkerLoadSample, 'running'>>;
+
+/** The latest heartbeat of a worker: its measurements, its score (`load`), and when it came (epoch ms). */
+export type ReportedWorkerLoad = WorkerLoadSample & { load: number; at: number };
+
 /** What a connected worker tells the transport; returned by {@link RemoteTransport.connect}. */
 export interface RemoteSession {
   readonly workerId: string;
-  heartbeat(beat: { running: number; load: number }): void;
+  /** Liveness, and the worker's load (its `load` score goes to the balancer). */
+  heartbeat(beat: HeartbeatReport): void;
   /** A result; its worker id is the session's, whatever the message said. */
   result(result: Omit<TaskResult, 'workerId'>): void;
   /** How far a running attempt got; passed to the engine (which ignores stale attempts). */
@@ -116,6 +129,8 @@ export interface RemoteTransport extends Transport, AsyncDisposable {
   reportResult(workerId: string, result: Omit<TaskResult, 'workerId'>): void;
   /** Ids of the workers connected now. */
   workers(): string[];
+  /** The latest heartbeat load of each connected worker (absent until its first heartbeat). */
+  workerLoads(): Map<string, ReportedWorkerLoad>;
   /** Ends every session (server shutdown); their attempts are handed back. */
   disconnectAll(reason: string): void;
 }
@@ -162,6 +177,13 @@ interface Live {
   connection: RemoteConnection;
   session: RemoteSession;
   ended: boolean;
+  load?: ReportedWorkerLoad;
+}
+
+/** A finite number >= 0 (an integer when `integer`), or 0: what a worker sends is not trusted. */
+function nonNegative(value: number | undefined, integer = false): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return 0;
+  return integer ? Math.floor(value) : value;
 }
 
 function closedError(): SmartQueueError {
@@ -340,7 +362,19 @@ class RemoteTransportImpl implements RemoteTransport {
       heartbeat: (beat) => {
         if (live.ended) return;
         this.#monitor.beat(id);
-        if (Number.isFinite(beat.load) && beat.load >= 0) this.#o.balancer.report(id, beat.load);
+        const valid = Number.isFinite(beat.load) && beat.load >= 0;
+        live.load = {
+          running: nonNegative(beat.running, true),
+          threads: nonNegative(beat.threads, true),
+          busyThreads: nonNegative(beat.busyThreads, true),
+          queued: nonNegative(beat.queued, true),
+          cpu: nonNegative(beat.cpu),
+          memoryBytes: nonNegative(beat.memoryBytes, true),
+          eventLoopLagMs: nonNegative(beat.eventLoopLagMs),
+          load: valid ? beat.load : 0,
+          at: Date.now(),
+        };
+        if (valid) this.#o.balancer.report(id, beat.load);
       },
       result: (r) => {
         if (live.ended) {
@@ -384,6 +418,12 @@ class RemoteTransportImpl implements RemoteTransport {
 
   workers(): string[] {
     return [...this.#live.keys()];
+  }
+
+  workerLoads(): Map<string, ReportedWorkerLoad> {
+    const loads = new Map<string, ReportedWorkerLoad>();
+    for (const [id, live] of this.#live) if (live.load) loads.set(id, { ...live.load });
+    return loads;
   }
 
   disconnectAll(reason: string): void {

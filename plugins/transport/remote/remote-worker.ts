@@ -4,14 +4,22 @@
  * heartbeats and results, and reconnects with exponential backoff and jitter when the connection
  * drops. `close()` drains: no new assignments, running attempts get a grace period to finish,
  * then are cancelled and reported, and the stream closes (the server hands back what is left).
+ *
+ * Each heartbeat carries the load measured since the previous one (engine/load-sampler.ts: pool
+ * threads, queued tasks, CPU, memory, event loop lag) and its `loadScore`, which the server's
+ * balancer orders workers by.
  */
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { SmartQueueError } from '../../../engine/errors.js';
-import type { HandlerRegistry, TaskLogger } from '../../../engine/handler.js';
+import type { HandlerRegistry, ProgressReport, TaskLogger } from '../../../engine/handler.js';
+import { createLoadSampler, loadScore } from '../../../engine/load-sampler.js';
+import type { LoadSampler, PoolLoad } from '../../../engine/load-sampler.js';
 import type { TaskResult } from '../../../engine/stages.js';
+import type { ThreadRunner } from '../../../engine/threads/run-in-thread.js';
 import { runAttempt } from '../../../engine/worker.js';
 import type { TaskLogLine } from '../../../engine/worker.js';
+import type { Heartbeat } from '../../../proto/generated/smartqueue/v1/Heartbeat.js';
 import type { ServerMessage__Output } from '../../../proto/generated/smartqueue/v1/ServerMessage.js';
 import type { WorkerMessage } from '../../../proto/generated/smartqueue/v1/WorkerMessage.js';
 import type { WorkersClient } from '../../../proto/generated/smartqueue/v1/Workers.js';
@@ -38,8 +46,21 @@ export interface RemoteWorkerOptions {
   credentials?: grpc.ChannelCredentials;
   /** Metadata sent with every call (e.g. `authorization: Bearer ...`). @default none */
   metadata?: Record<string, string>;
-  /** Extra load reported with each heartbeat (cost units). @default () => 0 */
+  /**
+   * Extra load added to the measured score of each heartbeat (cost units: 1 is one attempt of
+   * the default 1 s estimate). @default () => 0
+   */
   load?: () => number;
+  /**
+   * Stats of the thread pool the worker runs handlers in, read at each heartbeat (threads, busy
+   * threads, queued tasks; queued tasks raise the score). @default none: reported as 0
+   */
+  pool?: () => PoolLoad;
+  /**
+   * Runs `thread: true` tasks in worker threads (engine/threads/run-in-thread.ts); its pool's
+   * figures go into heartbeats unless `pool` is given. The caller closes it. @default none
+   */
+  threads?: ThreadRunner;
   /** Connection events (registered, lost, reconnecting). @default none */
   log?: (line: string) => void;
   /** What handlers log through `ctx.log`. @default dropped */
@@ -77,6 +98,7 @@ class RemoteWorkerImpl implements RemoteWorker {
   #readyWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
   #pendingResults = new Set<Promise<void>>();
+  #sampler: LoadSampler | undefined;
 
   constructor(options: RemoteWorkerOptions) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1)
@@ -105,7 +127,11 @@ class RemoteWorkerImpl implements RemoteWorker {
   }
 
   start(): void {
-    this.#loop ??= this.#connectLoop();
+    if (this.#loop) return;
+    const threads = this.#o.threads;
+    const pool = this.#o.pool ?? (threads && (() => threads.stats()));
+    this.#sampler = createLoadSampler({ ...(pool && { pool }) });
+    this.#loop = this.#connectLoop();
   }
 
   ready(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -139,6 +165,7 @@ class RemoteWorkerImpl implements RemoteWorker {
     await Promise.allSettled([...this.#pendingResults]);
     stream?.end();
     await this.#loop;
+    this.#sampler?.close();
     this.#client.close();
   }
 
@@ -183,11 +210,7 @@ class RemoteWorkerImpl implements RemoteWorker {
         if (next === interval && heartbeat) return;
         interval = next;
         if (heartbeat) clearInterval(heartbeat);
-        heartbeat = setInterval(() => {
-          this.#write(stream, {
-            heartbeat: { running: this.#running.size, load: this.#o.load?.() ?? 0 },
-          });
-        }, interval);
+        heartbeat = setInterval(() => this.#write(stream, { heartbeat: this.#heartbeat() }), interval);
       };
       let ended = false;
       const end = (why: string) => {
@@ -242,6 +265,19 @@ class RemoteWorkerImpl implements RemoteWorker {
     });
   }
 
+  /** The load since the previous heartbeat, and its score (plus the `load` option's extra). */
+  #heartbeat(): Heartbeat {
+    const sample = this.#sampler!.sample(this.#running.size);
+    let extra = 0;
+    try {
+      extra = this.#o.load?.() ?? 0;
+    } catch {
+      // A failing load callback must not stop the heartbeats (the worker would be declared lost).
+    }
+    const score = loadScore(sample, this.#o.capacity) + (Number.isFinite(extra) && extra > 0 ? extra : 0);
+    return { ...sample, load: score };
+  }
+
   #write(stream: grpc.ClientDuplexStream<WorkerMessage, ServerMessage__Output>, msg: WorkerMessage): boolean {
     try {
       if (stream.writable) {
@@ -269,11 +305,11 @@ class RemoteWorkerImpl implements RemoteWorker {
       warn: line('warn'),
       error: line('error'),
     };
-    const done = runAttempt(a, this.#o.handlers, {
-      bindCancel: (cancel) => this.#running.set(key, cancel),
+    const hooks = {
+      bindCancel: (cancel: () => void) => this.#running.set(key, cancel),
       ...(log && { log }),
       // On the stream the attempt came on; dropped if it has closed (the result still goes).
-      progress: (p) => {
+      progress: (p: ProgressReport) => {
         if (stream === this.#stream)
           this.#write(stream, {
             progress: {
@@ -285,7 +321,9 @@ class RemoteWorkerImpl implements RemoteWorker {
             },
           });
       },
-    })
+    };
+    const threads = this.#o.threads;
+    const done = (threads?.accepts(a) ? threads.run(a, hooks) : runAttempt(a, this.#o.handlers, hooks))
       .then((result) => {
         this.#running.delete(key);
         return this.#report(stream, result);

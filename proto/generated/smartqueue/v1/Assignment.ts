@@ -46,6 +46,11 @@ export interface Assignment {
    */
   'headers'?: ({[key: string]: string});
   /**
+   * The task is CPU-bound (`thread: true`): run it in a worker thread if the worker has a pool
+   * and the handler comes from a module; else on the main thread.
+   */
+  'thread'?: (boolean);
+  /**
    * What to run: a named handler with arguments, or an argv (`run`).
    */
   'handler'?: "uses"|"run";
@@ -91,6 +96,11 @@ export interface Assignment__Output {
    * Extra metadata (trace context, labels).
    */
   'headers': ({[key: string]: string});
+  /**
+   * The task is CPU-bound (`thread: true`): run it in a worker thread if the worker has a pool
+   * and the handler comes from a module; else on the main thread.
+   */
+  'thread': (boolean);
   /**
    * What to run: a named handler with arguments, or an argv (`run`).
    */

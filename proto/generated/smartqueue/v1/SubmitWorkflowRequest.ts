@@ -32,9 +32,9 @@ export interface SubmitWorkflowRequest {
    */
   'idempotencyKey'?: (string);
   /**
-   * The workflow's intermediate representation (what `smartqueue plan --ir` prints and the
-   * TypeScript DSL's `toIR()` returns): checked against the IR schema and compiled on the
-   * server. Field violations name paths such as `ir.tasks[2].needs[0]`.
+   * The workflow's compiled intermediate representation (what `smartqueue plan --ir` prints;
+   * `smartqueue submit` sends TypeScript-DSL workflows this way): checked against the IR schema
+   * and compiled on the server. Field violations name paths such as `ir.tasks[2].needs[0]`.
    */
   'ir'?: (_google_protobuf_Struct | null);
   /**
@@ -73,9 +73,9 @@ export interface SubmitWorkflowRequest__Output {
    */
   'idempotencyKey': (string);
   /**
-   * The workflow's intermediate representation (what `smartqueue plan --ir` prints and the
-   * TypeScript DSL's `toIR()` returns): checked against the IR schema and compiled on the
-   * server. Field violations name paths such as `ir.tasks[2].needs[0]`.
+   * The workflow's compiled intermediate representation (what `smartqueue plan --ir` prints;
+   * `smartqueue submit` sends TypeScript-DSL workflows this way): checked against the IR schema
+   * and compiled on the server. Field violations name paths such as `ir.tasks[2].needs[0]`.
    */
   'ir'?: (_google_protobuf_Struct__Output | null);
   /**

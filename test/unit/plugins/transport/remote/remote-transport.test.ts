@@ -157,6 +157,66 @@ describe('remote transport', () => {
       { runId: 'r', taskId: 't', attempt: 1, fraction: 0.5, message: 'half', workerId: 'w1' },
     ]);
   });
+
+  it('reports heartbeat load to the balancer, which then prefers the less loaded worker', () => {
+    const { balancer, transport } = setup();
+    const a = transport.connect({ id: 'a', capacity: 4, handlers: ['noop'] }, connection().conn);
+    const b = transport.connect({ id: 'b', capacity: 4, handlers: ['noop'] }, connection().conn);
+    expect(balancer.pick('noop')).toBe('a'); // equal load: the smaller id
+    a.heartbeat({ running: 0, load: 3, queued: 3, cpu: 3.9, eventLoopLagMs: 40 });
+    b.heartbeat({ running: 0, load: 0 });
+    expect(balancer.pick('noop')).toBe('b');
+    b.heartbeat({ running: 0, load: 5 });
+    expect(balancer.pick('noop')).toBe('a');
+    expect(balancer.snapshot().map((w) => [w.id, w.reported])).toEqual([
+      ['a', 3],
+      ['b', 5],
+    ]);
+  });
+
+  it('keeps the latest heartbeat load of each worker, with defaults for fields not sent', () => {
+    const { transport } = setup();
+    const a = transport.connect({ id: 'a', capacity: 2, handlers: ['noop'] }, connection().conn);
+    transport.connect({ id: 'b', capacity: 2, handlers: ['noop'] }, connection().conn);
+    expect(transport.workerLoads().size).toBe(0); // nothing until a heartbeat
+    const before = Date.now();
+    a.heartbeat({ running: 1, load: 9, cpu: 9, memoryBytes: 1 });
+    a.heartbeat({
+      running: 2,
+      load: 1.5,
+      threads: 4,
+      busyThreads: 2,
+      queued: 1,
+      cpu: 0.5,
+      memoryBytes: 123_456_789,
+      eventLoopLagMs: 3.5,
+    });
+    const loads = transport.workerLoads();
+    expect([...loads.keys()]).toEqual(['a']);
+    expect(loads.get('a')).toEqual({
+      running: 2,
+      load: 1.5,
+      threads: 4,
+      busyThreads: 2,
+      queued: 1,
+      cpu: 0.5,
+      memoryBytes: 123_456_789,
+      eventLoopLagMs: 3.5,
+      at: expect.any(Number),
+    });
+    expect(loads.get('a')!.at).toBeGreaterThanOrEqual(before);
+    // Nonsense from a worker reads as 0 and is not reported to the balancer.
+    a.heartbeat({ running: -1, load: Number.NaN, cpu: Infinity, queued: -3 });
+    expect(transport.workerLoads().get('a')).toMatchObject({
+      running: 0,
+      load: 0,
+      cpu: 0,
+      queued: 0,
+      threads: 0,
+    });
+    a.closed('gone');
+    expect(transport.workerLoads().size).toBe(0);
+  });
 });
 
 describe('HeartbeatMonitor interval changes', () => {
