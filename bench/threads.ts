@@ -133,6 +133,8 @@ async function startPool(mode: PoolMode, threads: number, tasks: number, seed: n
       args: { ms },
       inputs: {},
       params: {},
+      // What the scheduler would pass: the task's estimate (here exact).
+      estimateMs: ms,
     };
     const r = await pool.run(task);
     if (!r.ok) throw new Error(`task t${index} failed on thread ${r.thread}: ${r.error.message}`);

@@ -15,6 +15,7 @@ export interface RuntimeFlags {
   shards?: number;
   handlers?: string;
   threads?: number;
+  threadHeap?: number;
 }
 
 export interface CliRuntime {
@@ -31,6 +32,7 @@ async function handlersOf(flags: RuntimeFlags) {
     handlers,
     handlerModules: handlerModules(flags.handlers, handlers),
     ...(flags.threads !== undefined && { threads: flags.threads }),
+    ...(flags.threadHeap !== undefined && { threadHeapMb: flags.threadHeap }),
   };
 }
 

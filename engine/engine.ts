@@ -818,7 +818,7 @@ export class Engine {
       params: run.params,
       ...(task.ir.timeoutMs !== undefined && { timeoutMs: task.ir.timeoutMs }),
       ...(Number.isFinite(task.lftAt) && { deadlineAt: task.lftAt }),
-      ...(task.ir.thread && { thread: true }),
+      ...(task.ir.thread && { thread: true, estimateMs: task.estimateMs }),
     };
     const slackMs = task.lftAt - task.estimateMs - now;
     this.options.store.record(

@@ -67,6 +67,8 @@ export interface TaskAssignment {
   headers?: Record<string, string>;
   /** The task asks for a worker thread (CPU-bound; `thread: true` in the workflow). */
   thread?: boolean;
+  /** The scheduler's estimate of its run time (ms): thread pools place tasks by it. */
+  estimateMs?: number;
 }
 
 /** The outcome of one attempt, as reported by a worker. */

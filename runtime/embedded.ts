@@ -47,6 +47,8 @@ export interface EmbeddedOptions {
   handlerModules?: HandlerModules;
   /** Threads of that pool (0: thread tasks run on the main thread). @default os.availableParallelism() */
   threads?: number;
+  /** Heap limit of each of those threads (MiB). @default Node's */
+  threadHeapMb?: number;
   /** Receives what handlers log through `ctx.log` (dropped when unset). */
   logger?: (line: TaskLogLine) => void;
   /** Engine options passed through (aging, defaultEstimateMs, ...). */
@@ -116,6 +118,7 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
       ? createThreadRunner({
           modules: options.handlerModules,
           ...(options.threads !== undefined && { threads: options.threads }),
+          ...(options.threadHeapMb !== undefined && { maxHeapMb: options.threadHeapMb }),
         })
       : undefined;
   const workers: LocalWorker[] = [];

@@ -101,6 +101,8 @@ export interface ServerConfig {
   handlerModules?: HandlerModules;
   /** Threads of that pool (0: thread tasks run on the main thread). @default os.availableParallelism() */
   threads?: number;
+  /** Heap limit of each of those threads (MiB). @default Node's */
+  threadHeapMb?: number;
   /** Server log lines (worker joins and losses). @default none */
   log?: (line: string) => void;
   /** What local handlers log through `ctx.log`. @default dropped */
@@ -193,6 +195,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
       ? createThreadRunner({
           modules: config.handlerModules,
           ...(config.threads !== undefined && { threads: config.threads }),
+          ...(config.threadHeapMb !== undefined && { maxHeapMb: config.threadHeapMb }),
         })
       : undefined;
   const workers: LocalWorker[] = [];

@@ -34,3 +34,15 @@ export const threadsOption = [
     return n;
   },
 ] as const;
+
+/** `--thread-heap <mb>`: heap limit of each worker thread; a thread over it fails its attempt only. */
+export const threadHeapOption = [
+  '--thread-heap <mb>',
+  'heap limit of each worker thread in MiB: a handler over it fails its attempt, and its thread is replaced',
+  (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 8)
+      throw new InvalidArgumentError('--thread-heap must be an integer >= 8 (MiB)');
+    return n;
+  },
+] as const;

@@ -8,7 +8,7 @@ import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
 import { progressMode } from './run.js';
-import { handlersOption, intOption, stateOption, threadsOption } from './common.js';
+import { handlersOption, intOption, stateOption, threadHeapOption, threadsOption } from './common.js';
 
 /** Inline DSL handlers are code, not data: reload them from the module the run came from. */
 async function reloadHandlers(stored: StoredWorkflow): Promise<HandlerRegistry | undefined> {
@@ -41,6 +41,7 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
     .option(...stateOption)
     .option(...handlersOption)
     .option(...threadsOption)
+    .option(...threadHeapOption)
     .option('--json', 'print events and the summary as JSON lines')
     .option('-q, --quiet', 'print only the summary')
     .addHelpText(
@@ -55,6 +56,7 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
           dryRun?: boolean;
           concurrency?: number;
           threads?: number;
+          threadHeap?: number;
           state: string;
           json?: boolean;
           quiet?: boolean;

@@ -7,13 +7,14 @@ import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import type { ProgressMode } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
-import { handlersOption, intOption, stateOption, threadsOption } from './common.js';
+import { handlersOption, intOption, stateOption, threadHeapOption, threadsOption } from './common.js';
 
 interface RunOptions {
   param: string[];
   shards?: number;
   concurrency?: number;
   threads?: number;
+  threadHeap?: number;
   state: string;
   json?: boolean;
   quiet?: boolean;
@@ -50,6 +51,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
     .option(...stateOption)
     .option(...handlersOption)
     .option(...threadsOption)
+    .option(...threadHeapOption)
     .option('--json', 'print events and the summary as JSON lines')
     .option('-q, --quiet', 'print only the summary')
     .option('-w, --workflow <name>', 'which workflow of a multi-workflow file')

@@ -17,7 +17,7 @@ import { printDiagnostics } from '../output.js';
 import { resolveServe } from '../serve-options.js';
 import type { ServeFlags } from '../serve-options.js';
 import { loadServerConfig } from '../server-config.js';
-import { handlersOption, intOption, stateOption, threadsOption } from './common.js';
+import { handlersOption, intOption, stateOption, threadHeapOption, threadsOption } from './common.js';
 
 type Scheduled = Map<string, { file: string; compiled: CompiledWorkflow }>;
 
@@ -125,12 +125,13 @@ interface ServeOptions extends Omit<ServeFlags, 'state'> {
   state: string;
   config?: string;
   threads?: number;
+  threadHeap?: number;
 }
 
 /** `serve --listen` or `--config`: the gRPC server (client API + Workers service), with cron for workflows. */
 async function serveGrpc(io: CliIO, paths: string[], opts: ServeOptions, stateGiven: boolean): Promise<void> {
   const file = opts.config !== undefined ? await loadServerConfig(opts.config) : undefined;
-  const { state, config: _config, threads, ...flags } = opts;
+  const { state, config: _config, threads, threadHeap, ...flags } = opts;
   const resolved = resolveServe({ ...flags, ...(stateGiven && { state }) }, file, {
     paths,
     defaultState: state,
@@ -146,6 +147,7 @@ async function serveGrpc(io: CliIO, paths: string[], opts: ServeOptions, stateGi
       handlers,
       handlerModules: handlerModules(resolved.handlers!, handlers),
       ...(threads !== undefined && { threads }),
+      ...(threadHeap !== undefined && { threadHeapMb: threadHeap }),
     }),
     log: (line) => io.out(`${clock()} ${line}`),
   });
@@ -234,6 +236,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option(...stateOption)
     .option(...handlersOption)
     .option(...threadsOption)
+    .option(...threadHeapOption)
     .addHelpText(
       'after',
       CONFIG_HELP +

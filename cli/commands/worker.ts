@@ -9,7 +9,7 @@ import { addClientOptions, resolveClientConnection } from '../client-connection.
 import type { ClientConnectionFlags } from '../client-connection.js';
 import type { CliIO } from '../output.js';
 import { formatLogLine } from '../progress.js';
-import { handlersOption, intOption, threadsOption } from './common.js';
+import { handlersOption, intOption, threadHeapOption, threadsOption } from './common.js';
 
 interface WorkerOptions extends ClientConnectionFlags {
   server: string;
@@ -20,6 +20,7 @@ interface WorkerOptions extends ClientConnectionFlags {
   allowRun?: boolean;
   grace: number;
   threads?: number;
+  threadHeap?: number;
 }
 
 export function registerWorker(program: Command, io: CliIO): void {
@@ -38,6 +39,7 @@ export function registerWorker(program: Command, io: CliIO): void {
     .requiredOption('--server <host:port>', 'the server to connect to')
     .option(...handlersOption)
     .option(...threadsOption)
+    .option(...threadHeapOption)
     .option('--capacity <n>', 'attempts run at once', intOption('--capacity'), 4)
     .option('--id <id>', 'worker id, stable across reconnects [default: <hostname>-<pid>]')
     .option('--heartbeat-interval <ms>', 'heartbeat at least this often', intOption('--heartbeat-interval'))
@@ -77,6 +79,7 @@ export function registerWorker(program: Command, io: CliIO): void {
           ? createThreadRunner({
               modules: handlerModules(opts.handlers!, fromModule),
               ...(opts.threads !== undefined && { threads: opts.threads }),
+              ...(opts.threadHeap !== undefined && { maxHeapMb: opts.threadHeap }),
             })
           : undefined;
       const clock = () => new Date().toISOString().slice(0, 19).replace('T', ' ');

@@ -20,6 +20,7 @@ import type { FromThread, ToThread } from './messages.js';
 import {
   C_BUSY,
   C_COMPLETED,
+  C_QUEUED_WORK_US,
   C_STEALS_ATTEMPTED,
   C_STEALS_SUCCEEDED,
   C_STOLEN_TASKS,
@@ -200,6 +201,11 @@ class Pool implements ThreadPool {
         options.signal.addEventListener('abort', p.onAbort, { once: true });
       }
       this.#shared.setSlotOwner(slot, 0);
+      const est = task.estimateMs;
+      this.#shared.setSlotEstimate(
+        slot,
+        est !== undefined && est > 0 ? Math.min(2 ** 31 - 1, Math.round(est * 1000)) : 0,
+      );
       const json = plainJson(task);
       if (json === undefined) this.#shared.clearPayload(slot);
       else this.#shared.writePayload(slot, json);
@@ -250,23 +256,30 @@ class Pool implements ThreadPool {
     if (this.#o.mode === 'shared-queue') target = 0;
     else if (this.#o.mode === 'static') target = this.#rr++ % n;
     else {
-      // Least loaded (waiting + running); ties go round-robin so a burst spreads evenly.
+      // Least expected work (estimates of waiting tasks + what remains of the running one);
+      // ties go round-robin so a burst spreads evenly.
+      const at = Date.now() - this.#epoch;
       const start = this.#rr++ % n;
       target = start;
       let best = Infinity;
       for (let k = 0; k < n; k++) {
         const t = (start + k) % n;
-        const load = s.length(t) + s.counter(t, C_BUSY);
+        const load = s.backlog(t, at);
         if (load < best) {
           best = load;
           target = t;
         }
       }
     }
-    if (!s.push(target, slot)) {
+    const estimate = s.slotEstimate(slot);
+    if (s.push(target, slot)) s.addCounter(target, C_QUEUED_WORK_US, estimate);
+    else {
       // Full: any deque with room (stealing evens it out later).
       let placed = false;
-      for (let d = 0; d < s.layout.deques && !placed; d++) placed = s.push(d, slot);
+      for (let d = 0; d < s.layout.deques && !placed; d++) {
+        placed = s.push(d, slot);
+        if (placed) s.addCounter(d, C_QUEUED_WORK_US, estimate);
+      }
       if (!placed) {
         this.#settle(slot, { message: 'the thread pool is full', retryable: true });
         this.#release(slot);

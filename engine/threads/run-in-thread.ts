@@ -64,6 +64,7 @@ export function createThreadRunner(options: ThreadRunnerOptions): ThreadRunner {
           inputs: a.inputs,
           params: a.params,
           ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }),
+          ...(a.estimateMs !== undefined && { estimateMs: a.estimateMs }),
         },
         {
           signal: controller.signal,

@@ -45,7 +45,12 @@ export const C_STOLEN_TASKS = 5;
 export const C_RATE_MILLI = 6;
 /** When the thread last finished a task (ms since the pool started). */
 export const C_LAST_DONE = 7;
-const COUNTERS = 8;
+/** Estimated run time of the tasks waiting in the thread's deque (µs). */
+export const C_QUEUED_WORK_US = 8;
+/** Estimated run time of the task the thread runs (µs), and when it started (ms since the pool started). */
+export const C_RUNNING_EST_US = 9;
+export const C_RUNNING_SINCE = 10;
+const COUNTERS = 12;
 
 /** Deque header words. */
 const D_LOCK = 0;
@@ -75,6 +80,7 @@ export class SharedState {
   private readonly ownerBase: number;
   private readonly counterBase: number;
   private readonly lengthBase: number;
+  private readonly estimateBase: number;
   readonly arena: SharedArrayBuffer;
 
   constructor(buffer: SharedArrayBuffer, layout: SharedLayout, arena: SharedArrayBuffer) {
@@ -86,12 +92,13 @@ export class SharedState {
     this.ownerBase = this.slotBase + layout.slots;
     this.counterBase = this.ownerBase + layout.slots;
     this.lengthBase = this.counterBase + layout.threads * COUNTERS;
+    this.estimateBase = this.lengthBase + layout.slots;
   }
 
   /** Bytes needed for a layout. */
   static bytes(layout: SharedLayout): number {
     const words =
-      GLOBALS + layout.deques * (HEADER + layout.capacity) + 3 * layout.slots + layout.threads * COUNTERS;
+      GLOBALS + layout.deques * (HEADER + layout.capacity) + 4 * layout.slots + layout.threads * COUNTERS;
     return words * Int32Array.BYTES_PER_ELEMENT;
   }
 
@@ -231,6 +238,31 @@ export class SharedState {
 
   setSlotOwner(slot: number, thread: number): void {
     Atomics.store(this.words, this.ownerBase + slot, thread);
+  }
+
+  /** A slot's estimated run time (µs; 0 when unknown). */
+  slotEstimate(slot: number): number {
+    return Atomics.load(this.words, this.estimateBase + slot);
+  }
+
+  setSlotEstimate(slot: number, us: number): void {
+    Atomics.store(this.words, this.estimateBase + slot, us);
+  }
+
+  /**
+   * A thread's expected backlog (µs): the estimates of its waiting tasks plus what remains of
+   * the running one's, with its task counts as tie-breakers (they decide when nothing is
+   * estimated).
+   */
+  backlog(thread: number, nowMs: number): number {
+    const busy = this.counter(thread, C_BUSY);
+    const left = busy
+      ? Math.max(
+          0,
+          this.counter(thread, C_RUNNING_EST_US) - (nowMs - this.counter(thread, C_RUNNING_SINCE)) * 1000,
+        )
+      : 0;
+    return this.counter(thread, C_QUEUED_WORK_US) + left + this.length(thread) + busy;
   }
 
   // ---- counters ------------------------------------------------------------------------------

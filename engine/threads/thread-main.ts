@@ -13,7 +13,10 @@ import {
   C_BUSY,
   C_COMPLETED,
   C_LAST_DONE,
+  C_QUEUED_WORK_US,
   C_RATE_MILLI,
+  C_RUNNING_EST_US,
+  C_RUNNING_SINCE,
   C_STEALS_ATTEMPTED,
   C_STEALS_SUCCEEDED,
   C_STOLEN_TASKS,
@@ -120,6 +123,8 @@ async function execute(slot: number): Promise<void> {
   const json = shared.readPayload(slot);
   const task = json !== undefined ? (JSON.parse(json) as ThreadTask) : await fetchTask(slot);
   if (!task) return; // cancelled meanwhile: the main thread has answered it
+  shared.setCounter(me, C_RUNNING_EST_US, shared.slotEstimate(slot));
+  shared.setCounter(me, C_RUNNING_SINCE, now());
   shared.setCounter(me, C_BUSY, 1);
   post({ type: 'start', slot, at: Date.now() });
   const assignment: TaskAssignment = {
@@ -213,6 +218,12 @@ function steal(): number {
   const window = Math.max(1, Math.min(most, Math.ceil(most * Math.max(0.5, share))));
   const got = shared.stealBottom(victim, window);
   if (got.length === 0) return -1;
+  // Their expected work moves with them (the first one is run now, not queued here).
+  for (let i = 0; i < got.length; i++) {
+    const est = shared.slotEstimate(got[i]!);
+    shared.addCounter(victim, C_QUEUED_WORK_US, -est);
+    if (i > 0) shared.addCounter(me, C_QUEUED_WORK_US, est);
+  }
   shared.addCounter(me, C_STEALS_SUCCEEDED, 1);
   shared.addCounter(me, C_STOLEN_TASKS, got.length);
   for (let i = 1; i < got.length; i++) {
@@ -228,6 +239,7 @@ function steal(): number {
 function take(): number {
   if (data.mode === 'shared-queue') return shared.popTop(0);
   const own = shared.popTop(me);
+  if (own >= 0) shared.addCounter(me, C_QUEUED_WORK_US, -shared.slotEstimate(own));
   if (own >= 0 || data.mode === 'static') return own;
   return steal();
 }

@@ -46,6 +46,11 @@ export interface ThreadTask {
   args: Record<string, unknown>;
   inputs: Record<string, Record<string, unknown>>;
   params: Record<string, unknown>;
+  /**
+   * Expected run time (ms), e.g. the scheduler's estimate: new tasks go to the thread with the
+   * least expected work, so a short task does not land behind a long one. @default unknown
+   */
+  estimateMs?: number;
   /** Attempt timeout (ms); the handler's signal aborts, then the thread is terminated after abortGraceMs. */
   timeoutMs?: number;
 }

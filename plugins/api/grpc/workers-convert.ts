@@ -20,6 +20,7 @@ export function toWireAssignment(a: TaskAssignment): Assignment {
     deadlineAtMs: a.deadlineAt !== undefined && Number.isFinite(a.deadlineAt) ? Math.round(a.deadlineAt) : 0,
     headers: a.headers ?? {},
     thread: a.thread === true,
+    estimateMs: a.estimateMs !== undefined && Number.isFinite(a.estimateMs) ? Math.round(a.estimateMs) : 0,
   };
   if (a.handler.kind === 'run') {
     out.run = { argv: a.handler.argv, cwd: a.handler.cwd ?? '', env: a.handler.env ?? {} };
@@ -52,6 +53,7 @@ export function fromWireAssignment(m: Assignment__Output, workerId: string): Tas
   if (m.deadlineAtMs > 0) a.deadlineAt = m.deadlineAtMs;
   if (Object.keys(m.headers).length > 0) a.headers = m.headers;
   if (m.thread) a.thread = true;
+  if (m.estimateMs > 0) a.estimateMs = m.estimateMs;
   return a;
 }
 

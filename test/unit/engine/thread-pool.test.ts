@@ -89,6 +89,22 @@ describe('thread pool', () => {
     expect(results.slice(1).filter((r) => r.finishedAt < longEnd)).toHaveLength(40);
   });
 
+  it('places tasks by estimated work: short ones do not land behind a long one', async () => {
+    const p = pool({ threads: 2, mode: 'stealing' });
+    await p.whenReady();
+    await Promise.all([0, 1].map((i) => p.run(task('burn', { taskId: `w${i}`, args: { ms: 1 } }))));
+    const long = p.run(task('burn', { taskId: 'long', args: { ms: 300 }, estimateMs: 300 }));
+    while (p.stats().busy === 0) await new Promise((r) => setTimeout(r, 5));
+    const shorts = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        p.run(task('burn', { taskId: `s${i}`, args: { ms: 2 }, estimateMs: 2 })),
+      ),
+    );
+    const longThread = (await long).thread;
+    expect(shorts.map((r) => r.thread)).toEqual(shorts.map(() => 1 - longThread));
+    expect(p.stats().stealsSucceeded).toBe(0);
+  });
+
   it("a handler's exception fails its attempt only; the thread stays", async () => {
     const p = pool({ threads: 1 });
     const r = await p.run(task('fail'));

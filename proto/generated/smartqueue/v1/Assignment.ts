@@ -51,6 +51,11 @@ export interface Assignment {
    */
   'thread'?: (boolean);
   /**
+   * The scheduler's estimate of the attempt's run time (ms; 0: none): a worker's thread pool
+   * places tasks by it.
+   */
+  'estimateMs'?: (number | string | Long);
+  /**
    * What to run: a named handler with arguments, or an argv (`run`).
    */
   'handler'?: "uses"|"run";
@@ -101,6 +106,11 @@ export interface Assignment__Output {
    * and the handler comes from a module; else on the main thread.
    */
   'thread': (boolean);
+  /**
+   * The scheduler's estimate of the attempt's run time (ms; 0: none): a worker's thread pool
+   * places tasks by it.
+   */
+  'estimateMs': (number);
   /**
    * What to run: a named handler with arguments, or an argv (`run`).
    */
