@@ -187,9 +187,11 @@ class Pool implements ThreadPool {
     }
     const slot = this.#free.pop();
     if (slot === undefined) {
-      throw new SmartQueueError(
-        'RESOURCE_EXHAUSTED',
-        `the thread pool holds ${this.#pending.size} tasks, its limit (threads × dequeCapacity)`,
+      return Promise.reject(
+        new SmartQueueError(
+          'RESOURCE_EXHAUSTED',
+          `the thread pool holds ${this.#pending.size} tasks, its limit (threads × dequeCapacity)`,
+        ),
       );
     }
     return new Promise((resolve) => {

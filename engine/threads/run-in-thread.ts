@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { ProgressReport, TaskLogger } from '../handler.js';
 import type { TaskAssignment, TaskResult } from '../stages.js';
 import { createThreadPool } from './pool.js';
-import type { ThreadPool } from './types.js';
+import type { ThreadPool, ThreadTaskResult } from './types.js';
 
 /** Handler name → the module file and export that define it. */
 export type HandlerModules = ReadonlyMap<string, { module: string; export: string }>;
@@ -52,37 +52,49 @@ export function createThreadRunner(options: ThreadRunnerOptions): ThreadRunner {
       const where = options.modules.get(a.handler.kind === 'uses' ? a.handler.name : '')!;
       const controller = new AbortController();
       hooks.bindCancel(() => controller.abort());
-      const r = await poolOf().run(
-        {
-          module: where.module,
-          export: where.export,
-          runId: a.runId,
-          taskId: a.taskId,
-          attempt: a.attempt,
-          idempotencyKey: a.idempotencyKey,
-          args: a.handler.kind === 'uses' ? a.handler.with : {},
-          inputs: a.inputs,
-          params: a.params,
-          ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }),
-          ...(a.estimateMs !== undefined && { estimateMs: a.estimateMs }),
-        },
-        {
-          signal: controller.signal,
-          ...(hooks.progress && {
-            onProgress: (fraction, message) =>
-              hooks.progress!({
-                runId: a.runId,
-                taskId: a.taskId,
-                attempt: a.attempt,
-                workerId: a.workerId,
-                ...(fraction !== undefined && { fraction }),
-                ...(message !== undefined && { message }),
-              }),
-          }),
-          ...(hooks.log && { onLog: (level, message, fields) => hooks.log![level](message, fields) }),
-        },
-      );
       const base = { runId: a.runId, taskId: a.taskId, attempt: a.attempt, workerId: a.workerId };
+      const r = await poolOf()
+        .run(
+          {
+            module: where.module,
+            export: where.export,
+            runId: a.runId,
+            taskId: a.taskId,
+            attempt: a.attempt,
+            idempotencyKey: a.idempotencyKey,
+            args: a.handler.kind === 'uses' ? a.handler.with : {},
+            inputs: a.inputs,
+            params: a.params,
+            ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }),
+            ...(a.estimateMs !== undefined && { estimateMs: a.estimateMs }),
+          },
+          {
+            signal: controller.signal,
+            ...(hooks.progress && {
+              onProgress: (fraction, message) =>
+                hooks.progress!({
+                  runId: a.runId,
+                  taskId: a.taskId,
+                  attempt: a.attempt,
+                  workerId: a.workerId,
+                  ...(fraction !== undefined && { fraction }),
+                  ...(message !== undefined && { message }),
+                }),
+            }),
+            ...(hooks.log && { onLog: (level, message, fields) => hooks.log![level](message, fields) }),
+          },
+        )
+        .catch((err: unknown): ThreadTaskResult => {
+          // The pool is full: this attempt fails, retryably, instead of taking the worker down.
+          const at = Date.now();
+          return {
+            ok: false,
+            error: { message: err instanceof Error ? err.message : String(err), retryable: true },
+            thread: -1,
+            startedAt: at,
+            finishedAt: at,
+          };
+        });
       if (r.ok)
         return { ...base, ok: true, outputs: r.outputs, startedAt: r.startedAt, finishedAt: r.finishedAt };
       const { threadLost: _lost, ...error } = r.error;

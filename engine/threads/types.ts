@@ -98,7 +98,10 @@ export interface PoolStats {
 }
 
 export interface ThreadPool extends AsyncDisposable {
-  /** Queues a task; resolves when it ends (never rejects for the task's own failure). */
+  /**
+   * Queues a task; resolves when it ends, whatever the handler did. Rejects only with
+   * RESOURCE_EXHAUSTED when threads × dequeCapacity tasks are already waiting or running.
+   */
   run(task: ThreadTask, options?: RunOptions): Promise<ThreadTaskResult>;
   stats(): PoolStats;
   /** Stops: queued tasks end cancelled, running ones are aborted, threads exit. */

@@ -191,6 +191,14 @@ describe('thread pool', () => {
     expect(failed(await p.run(task('burn', { module: '/nowhere/x.js' })))!.message).toContain('cannot load');
   });
 
+  it('rejects with RESOURCE_EXHAUSTED when every slot is taken', async () => {
+    const p = pool({ threads: 1, dequeCapacity: 1 });
+    const first = p.run(task('burn', { args: { ms: 50 } }));
+    await expect(p.run(task('burn'))).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+    expect((await first).ok).toBe(true);
+    expect((await p.run(task('burn'))).ok).toBe(true);
+  });
+
   it('refuses nonsense options', () => {
     expect(() => createThreadPool({ threads: 0 })).toThrow(/threads/);
     expect(() => createThreadPool({ mode: 'fifo' as PoolMode })).toThrow(/mode/);
