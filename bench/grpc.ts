@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createSmartQueueClient } from '../plugins/api/grpc/index.js';
 import type { SmartQueueClient } from '../plugins/api/grpc/index.js';
 import { createServer } from '../runtime/server.js';
-import { intOption, machine, median } from './lib.js';
+import { intOption, machine, median, percentile } from './lib.js';
 
 const WORKERS = intOption('workers', 2);
 const CAPACITY = intOption('capacity', 64);
@@ -35,11 +35,6 @@ const IN_FLIGHT = [16, 64, 256];
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'smartqueue.js');
-
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
 
 let namespaces = 0;
 const freshNamespace = () => `bench-${++namespaces}`;

@@ -30,8 +30,10 @@ export function registerWorker(program: Command, io: CliIO): void {
     .description(
       'Connects to `smartqueue serve --listen` at --server, registers the handlers it can run (the built-in ' +
         'sleep, http and noop, `run` with --allow-run, and those of --handlers), and runs the tasks it is ' +
-        'sent, --capacity at a time. It heartbeats at the interval the server asks (or --heartbeat-interval, ' +
-        'if shorter) and reconnects with exponential backoff and jitter when the connection drops. On ' +
+        'sent, --capacity at a time; `thread: true` tasks whose handler comes from --handlers run in a pool of ' +
+        'worker threads (--threads, one per core by default) with work stealing. Heartbeats (at the interval ' +
+        'the server asks, or --heartbeat-interval if shorter) carry its load: busy threads, queued tasks, CPU, ' +
+        'memory and event-loop lag. It reconnects with exponential backoff and jitter when the connection drops. On ' +
         'SIGTERM/SIGINT it takes no new tasks, gives running ones --grace ms to finish, cancels the rest ' +
         '(the server dispatches them again) and exits. It sends the bearer token of --token-file, --token or ' +
         'env SMARTQUEUE_TOKEN (a token with role worker), and connects with TLS given --tls or --tls-ca.',

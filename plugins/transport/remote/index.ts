@@ -6,10 +6,12 @@
 export { createRemoteTransport, resolveRemoteTransportOptions } from './remote-transport.js';
 export type {
   CancelRequest,
+  HeartbeatReport,
   RemoteConnection,
   RemoteSession,
   RemoteTransport,
   RemoteTransportOptions,
+  ReportedWorkerLoad,
   ResolvedRemoteTransportOptions,
   WorkerLossListener,
 } from './remote-transport.js';
