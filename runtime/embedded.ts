@@ -12,15 +12,14 @@ import type { EngineOptions } from '../engine/options.js';
 import type { HandlerRegistry, TaskHandler } from '../engine/handler.js';
 import { SmartQueueError } from '../engine/errors.js';
 import type { CheckpointStore } from '../engine/stages.js';
-import { createThreadRunner } from '../engine/threads/run-in-thread.js';
 import type { HandlerModules } from '../engine/threads/run-in-thread.js';
-import { LocalWorker } from '../engine/worker.js';
+import { startLocalWorkers } from './local-workers.js';
+import type { LocalWorker } from '../engine/worker.js';
 import type { TaskLogLine } from '../engine/worker.js';
 import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
 import { createMemoryCheckpointStore } from '../plugins/checkpoint/memory/index.js';
 import { createSqliteCheckpointStore } from '../plugins/checkpoint/sqlite/index.js';
 import { createInProcessCoordinator } from '../plugins/coordinator/in-process/index.js';
-import { builtinHandlers } from '../plugins/handlers/index.js';
 import { createEwmaPredictor } from '../plugins/predictor/ewma/index.js';
 import { createInProcessTransport } from '../plugins/transport/in-process/index.js';
 
@@ -107,41 +106,23 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
     coordinator,
     ...(options.shards !== undefined && { shards: options.shards }),
   });
-  const registry = new Map<string, TaskHandler>(
-    builtinHandlers({ run: { baseDir: options.baseDir ?? process.cwd() } }),
-  );
-  const extra =
-    options.handlers instanceof Map ? options.handlers : new Map(Object.entries(options.handlers ?? {}));
-  for (const [name, h] of extra) registry.set(name, h);
-  const threads =
-    options.handlerModules && options.threads !== 0
-      ? createThreadRunner({
-          modules: options.handlerModules,
-          ...(options.threads !== undefined && { threads: options.threads }),
-          ...(options.threadHeapMb !== undefined && { maxHeapMb: options.threadHeapMb }),
-        })
-      : undefined;
-  const workers: LocalWorker[] = [];
-  for (let i = 0; i < workerCount; i++) {
-    const id = `local-${i + 1}`;
-    const worker = new LocalWorker({
-      id,
-      capacity: concurrency,
-      transport,
-      handlers: registry,
-      runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
-      ...(options.logger && { logger: options.logger }),
-      progress: (report) => engine.recordProgress(report),
-      ...(threads && { threads }),
-    });
-    await worker.start();
-    balancer.join({ id, capacity: concurrency });
-    workers.push(worker);
-  }
+  const local = await startLocalWorkers({
+    engine,
+    transport,
+    balancer,
+    count: workerCount,
+    concurrency,
+    idOf: (i) => `local-${i + 1}`,
+    ...(options.handlers && { handlers: options.handlers }),
+    ...(options.baseDir !== undefined && { baseDir: options.baseDir }),
+    ...(options.logger && { logger: options.logger }),
+    ...(options.handlerModules && { handlerModules: options.handlerModules }),
+    ...(options.threads !== undefined && { threads: options.threads }),
+    ...(options.threadHeapMb !== undefined && { threadHeapMb: options.threadHeapMb }),
+  });
   const close = async () => {
     await engine.close();
-    await Promise.all(workers.map((w) => w.close()));
-    await threads?.close();
+    await local.close();
     await transport.close();
     await coordinator.close();
     await store.close();
@@ -149,7 +130,7 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
   return {
     engine,
     store,
-    workers,
+    workers: local.workers,
     close,
     [Symbol.asyncDispose]: close,
   };

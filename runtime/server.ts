@@ -10,9 +10,8 @@ import { SmartQueueError } from '../engine/errors.js';
 import type { HandlerRegistry, TaskHandler } from '../engine/handler.js';
 import type { EngineOptions } from '../engine/options.js';
 import type { CheckpointStore } from '../engine/stages.js';
-import { createThreadRunner } from '../engine/threads/run-in-thread.js';
 import type { HandlerModules } from '../engine/threads/run-in-thread.js';
-import { LocalWorker } from '../engine/worker.js';
+import { startLocalWorkers } from './local-workers.js';
 import type { TaskLogLine } from '../engine/worker.js';
 import type { Authorizer } from '../plugins/api/grpc/auth.js';
 import { smartQueueNamespaceOf } from '../plugins/api/grpc/auth-namespaces.js';
@@ -24,7 +23,6 @@ import type { RateLimitOptions } from '../plugins/api/grpc/rate-limit.js';
 import { addWorkersService } from '../plugins/api/grpc/workers-service.js';
 import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
 import { createInProcessCoordinator } from '../plugins/coordinator/in-process/index.js';
-import { builtinHandlers } from '../plugins/handlers/index.js';
 import { createEwmaPredictor } from '../plugins/predictor/ewma/index.js';
 import { createInProcessTransport } from '../plugins/transport/in-process/index.js';
 import { createRemoteTransport } from '../plugins/transport/remote/remote-transport.js';
@@ -184,39 +182,33 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     ...(config.shards !== undefined && { shards: config.shards }),
   });
   remote.bindEngine(engine);
-  const registry = new Map<string, TaskHandler>(
-    builtinHandlers({ run: { baseDir: config.baseDir ?? process.cwd() } }),
-  );
-  const extra =
-    config.handlers instanceof Map ? config.handlers : new Map(Object.entries(config.handlers ?? {}));
-  for (const [name, h] of extra) registry.set(name, h);
-  const threads =
-    config.handlerModules && config.threads !== 0
-      ? createThreadRunner({
-          modules: config.handlerModules,
-          ...(config.threads !== undefined && { threads: config.threads }),
-          ...(config.threadHeapMb !== undefined && { maxHeapMb: config.threadHeapMb }),
-        })
-      : undefined;
-  const workers: LocalWorker[] = [];
-  for (let i = 0; i < localCount; i++) {
-    // Remote worker ids cannot contain "/", so these never collide with one.
-    const id = `local/${i + 1}`;
-    localIds.add(id);
-    const worker = new LocalWorker({
-      id,
-      capacity: concurrency,
-      transport: local,
-      handlers: registry,
-      runHandlers: (runId) => engine.activeRuns().get(runId)?.handlers,
-      ...(config.logger && { logger: config.logger }),
-      progress: (report) => engine.recordProgress(report),
-      ...(threads && { threads }),
-    });
-    await worker.start();
-    balancer.join({ id, capacity: concurrency });
-    workers.push(worker);
-  }
+  // Remote worker ids cannot contain "/", so these never collide with one.
+  const localWorkers = await startLocalWorkers({
+    engine,
+    transport: local,
+    balancer,
+    count: localCount,
+    concurrency,
+    idOf: (i) => {
+      const id = `local/${i + 1}`;
+      localIds.add(id);
+      return id;
+    },
+    ...(config.handlers && { handlers: config.handlers }),
+    ...(config.baseDir !== undefined && { baseDir: config.baseDir }),
+    ...(config.logger && { logger: config.logger }),
+    ...(config.handlerModules && { handlerModules: config.handlerModules }),
+    ...(config.threads !== undefined && { threads: config.threads }),
+    ...(config.threadHeapMb !== undefined && { threadHeapMb: config.threadHeapMb }),
+  });
+  /** Stops everything below the API: the engine (flushing checkpoints), workers, stages. */
+  const stopCore = async () => {
+    await engine.close();
+    await localWorkers.close();
+    await transport.close();
+    await coordinator.close();
+    await store.close();
+  };
   let clientAuthorize = config.authorize;
   let workerAuthorize = config.authorize;
   if (!config.authorize && config.auth) {
@@ -258,12 +250,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     bound = await api.start(host, port);
   } catch (err) {
     await api.close();
-    await engine.close();
-    await Promise.all(workers.map((w) => w.close()));
-    await threads?.close();
-    await transport.close();
-    await coordinator.close();
-    await store.close();
+    await stopCore();
     throw err;
   }
   let httpApi: HttpApi | undefined;
@@ -286,12 +273,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
       await httpApi.close();
       await api.close();
       remote.disconnectAll('the server could not start');
-      await engine.close();
-      await Promise.all(workers.map((w) => w.close()));
-      await threads?.close();
-      await transport.close();
-      await coordinator.close();
-      await store.close();
+      await stopCore();
       throw err;
     }
   }
@@ -305,12 +287,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     remote.disconnectAll('the server is shutting down');
     await apiClosed;
     await httpApi?.close();
-    await engine.close();
-    await Promise.all(workers.map((w) => w.close()));
-    await threads?.close();
-    await transport.close();
-    await coordinator.close();
-    await store.close();
+    await stopCore();
   };
   const close = () => (closing ??= shutdown());
   const address = host.includes(':') ? `[${host}]:${bound}` : `${host}:${bound}`;
