@@ -6,6 +6,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { SmartQueueError } from '../../../engine/errors.js';
+import { isTerminal } from '../../../engine/frontier.js';
 import type { CheckpointEvent, CheckpointStore } from '../../../engine/stages.js';
 import type { RunEvent } from '../../../proto/generated/smartqueue/v1/RunEvent.js';
 import type { TaskUpdate } from '../../../proto/generated/smartqueue/v1/TaskUpdate.js';
@@ -170,8 +171,7 @@ export function createWatchers(options: ResolvedGrpcApiOptions, namespaceRun: Na
         // stream has caught up with the log the client has it (or had it, before from_seq).
         for (const id of wanted) {
           const s = tasks.get(id)?.status;
-          if (s && ['succeeded', 'failed', 'skipped', 'cancelled', 'timed-out'].includes(s))
-            doneBefore.add(id);
+          if (s && isTerminal(s)) doneBefore.add(id);
         }
       }
       return {
