@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../engine/stages.js';
@@ -15,23 +12,32 @@ import {
 } from '../../plugins/checkpoint/sqlite/index.js';
 import { checkpointStoreConformance, expectCode } from './checkpoint-store.js';
 
-checkpointStoreConformance('sqlite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'smartqueue-checkpoint-'));
-  const path = join(dir, 'checkpoints.db');
-  let current = await createSqliteCheckpointStore({ path });
-  return {
-    store: current,
-    reopen: async () => {
-      await current.close();
-      current = await createSqliteCheckpointStore({ path });
-      return current;
-    },
-    cleanup: async () => {
-      await current.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+checkpointStoreConformance(
+  'sqlite',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smartqueue-checkpoint-'));
+    const path = join(dir, 'checkpoints.db');
+    let current = await createSqliteCheckpointStore({ path });
+    return {
+      store: current,
+      openInChild: {
+        module: new URL('../../plugins/checkpoint/sqlite/index.ts', import.meta.url).href,
+        factory: 'createSqliteCheckpointStore',
+        options: { path },
+      },
+      reopen: async () => {
+        await current.close();
+        current = await createSqliteCheckpointStore({ path });
+        return current;
+      },
+      cleanup: async () => {
+        await current.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { crossProcess: true },
+);
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -178,40 +184,6 @@ describe('SQLite checkpoint store', () => {
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
     expect(events.filter((e) => e.type === 'from:b')).toHaveLength(15);
   });
-
-  it('separate processes racing completions of the same attempts: exactly one true per task', async () => {
-    const setup = await open();
-    const taskIds = Array.from({ length: 40 }, (_, i) => `t${i}`);
-    const runId = await startedRun(setup, taskIds);
-    await setup.close();
-    const moduleUrl = new URL('../../plugins/checkpoint/sqlite/index.ts', import.meta.url).href;
-    const root = fileURLToPath(new URL('../../', import.meta.url));
-    const startAt = Date.now() + 1500;
-    // Each child opens the file, waits for the common start time, then completes every task.
-    const child = (id: string) => `
-      const { createSqliteCheckpointStore } = await import(${JSON.stringify(moduleUrl)});
-      const store = await createSqliteCheckpointStore({ path: ${JSON.stringify(path)} });
-      while (Date.now() < ${startAt}) await new Promise((r) => setTimeout(r, 1));
-      const taskIds = ${JSON.stringify(taskIds)};
-      // One transaction per task, so the processes contend for the write lock again and again.
-      const won = [];
-      for (const taskId of taskIds) won.push(await store.completeTask({
-        runId: ${JSON.stringify(runId)}, taskId, attempt: 1, workerId: ${JSON.stringify(id)},
-        outputs: {}, startedAt: 1, finishedAt: 2 }));
-      await store.close();
-      process.stdout.write(JSON.stringify(won));`;
-    const run = promisify(execFile);
-    const outputs = await Promise.all(
-      ['p1', 'p2', 'p3', 'p4'].map((id) =>
-        run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child(id)], { cwd: root }),
-      ),
-    );
-    const won = outputs.map((o) => JSON.parse(o.stdout) as boolean[]);
-    taskIds.forEach((_, i) => expect(won.filter((w) => w[i]).length).toBe(1));
-    const check = await open();
-    const tasks = await check.getTasks(runId);
-    expect(tasks.every((t) => t.status === 'succeeded')).toBe(true);
-  }, 60_000);
 
   describe('group commit', () => {
     it('1,000 record() calls in one tick are committed in one transaction', async () => {

@@ -6,7 +6,10 @@
  * (random), so a store whose data outlives one test (a shared keyspace or key prefix) still sees
  * only its own data.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SmartQueueError } from '../../engine/errors.js';
@@ -31,6 +34,19 @@ export interface CheckpointStoreHandle {
    * the suite can check that flushed and closed-over writes survive. Omit for in-process stores.
    */
   reopen?: () => Promise<CheckpointStore>;
+  /**
+   * Shared stores only (required when the suite runs with `crossProcess`): how another process
+   * opens a store on the same data: `(await import(module))[factory](options)`.
+   */
+  openInChild?: { module: string; factory: string; options: unknown };
+}
+
+export interface CheckpointStoreConformanceOptions {
+  /**
+   * The store is shared between processes (a file, a server): the suite also races completions
+   * of the same attempts from separate processes, through `handle.openInChild`.
+   */
+  crossProcess?: boolean;
 }
 
 /**
@@ -40,6 +56,7 @@ export interface CheckpointStoreHandle {
 export function checkpointStoreConformance(
   name: string,
   factory: () => Promise<CheckpointStoreHandle>,
+  options: CheckpointStoreConformanceOptions = {},
 ): void {
   describe(`CheckpointStore conformance: ${name}`, () => {
     let handle: CheckpointStoreHandle;
@@ -492,6 +509,53 @@ export function checkpointStoreConformance(
         expect(await store.completeTask(completion(run.runId, 'a', 1))).toBe(true);
       });
     });
+
+    if (options.crossProcess) {
+      it('separate processes racing completions of the same attempts: exactly one wins per task', async () => {
+        const opener = handle.openInChild;
+        expect(opener, 'a crossProcess store must give openInChild').toBeDefined();
+        const taskIds = Array.from({ length: 40 }, (_, i) => `t${i}`);
+        const run = await createRun(taskIds);
+        for (const taskId of taskIds) startAttempt(run.runId, taskId, 1);
+        await store.flush();
+        const startAt = Date.now() + 2000;
+        // Each child opens the store, waits for the common start time, then completes every task
+        // one call at a time, so the processes contend on every task.
+        const child = (id: string) => `
+          const mod = await import(${JSON.stringify(opener!.module)});
+          const store = await mod[${JSON.stringify(opener!.factory)}](${JSON.stringify(opener!.options)});
+          while (Date.now() < ${startAt}) await new Promise((r) => setTimeout(r, 1));
+          const won = [];
+          for (const taskId of ${JSON.stringify(taskIds)}) won.push(await store.completeTask({
+            runId: ${JSON.stringify(run.runId)}, taskId, attempt: 1, workerId: ${JSON.stringify(id)},
+            outputs: { by: ${JSON.stringify(id)} }, startedAt: 1, finishedAt: 2 }));
+          await store.close();
+          process.stdout.write(JSON.stringify(won));`;
+        const root = fileURLToPath(new URL('../../', import.meta.url));
+        const outputs = await Promise.all(
+          ['p1', 'p2', 'p3'].map((id) =>
+            promisify(execFile)(
+              process.execPath,
+              ['--import', 'tsx', '--input-type=module', '-e', child(id)],
+              {
+                cwd: root,
+              },
+            ),
+          ),
+        );
+        const won = outputs.map((o) => JSON.parse(o.stdout) as boolean[]);
+        taskIds.forEach((_, i) => expect(won.filter((w) => w[i]).length).toBe(1));
+        const tasks = await store.getTasks(run.runId);
+        expect(tasks.every((t) => t.status === 'succeeded')).toBe(true);
+        // The recorded outputs are the winner's.
+        for (const [i, taskId] of taskIds.entries()) {
+          const winner = ['p1', 'p2', 'p3'][won.findIndex((w) => w[i])];
+          expect(tasks.find((t) => t.taskId === taskId)?.outputs).toEqual({ by: winner });
+        }
+        const events = await store.getEvents(run.runId);
+        expect(events.filter((e) => e.type === 'task:attempt:succeeded')).toHaveLength(taskIds.length);
+      }, 60_000);
+    }
 
     describe('replay', () => {
       it('resetTasks makes tasks pending again, clears their results, keeps attempts; a new attempt completes', async () => {
