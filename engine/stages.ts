@@ -190,6 +190,21 @@ export interface CompletionRecord {
   startedAt: number;
   finishedAt: number;
   deadlineMissed?: boolean;
+  /**
+   * Set by a scheduler that owns the run's shard through a Coordinator: the completion is
+   * refused (FAILED_PRECONDITION, `details.fenced`) when a newer owner of the shard has since
+   * called `fenceShard`, so a paused old owner cannot record anything after losing the shard.
+   */
+  fence?: ShardFence;
+}
+
+/**
+ * A fencing token: `epoch` (increasing with every change of owner, e.g. an etcd revision) of
+ * the owner of `shard`.
+ */
+export interface ShardFence {
+  shard: number;
+  epoch: number;
 }
 
 export interface ListRunsQuery {
@@ -229,6 +244,13 @@ export interface CheckpointStore {
    * another attempt. Resolves to whether this call recorded the success (durably).
    */
   completeTask(completion: CompletionRecord): Promise<boolean>;
+  /**
+   * A new owner of `fence.shard` takes it over with `fence.epoch`: from now on completions
+   * fenced with an older epoch of that shard are refused (see `CompletionRecord.fence`). Epochs
+   * only move forward: an epoch older than the stored one rejects with FAILED_PRECONDITION
+   * (`details.fenced`); the same epoch again is a no-op. Durable when it resolves.
+   */
+  fenceShard(fence: ShardFence): Promise<void>;
   updateRun(runId: string, patch: Partial<Omit<RunRecord, 'runId'>>): Promise<void>;
   /** Resets tasks to `pending` (replay `--from`), keeping their attempt counters. */
   resetTasks(runId: string, taskIds: string[]): Promise<void>;

@@ -344,7 +344,7 @@ describe('SQLite checkpoint store', () => {
         task_id TEXT, attempt INTEGER, data TEXT, PRIMARY KEY (run_id, seq)
       ) WITHOUT ROWID;`;
 
-    it('upgrades a v1 file in place to v2: its runs, tasks and events read as before, added tasks keep a spec', async () => {
+    it('upgrades a v1 file in place to the latest schema: its runs, tasks and events read as before, added tasks keep a spec', async () => {
       const raw = rawConnection();
       raw.exec(V1_DDL);
       raw
@@ -367,7 +367,7 @@ describe('SQLite checkpoint store', () => {
 
       const store = await open();
       const check = rawConnection();
-      expect(check.pragma('user_version', { simple: true })).toBe(2);
+      expect(check.pragma('user_version', { simple: true })).toBe(3);
       expect(
         (check.prepare('PRAGMA table_info(tasks)').all() as { name: string }[]).map((c) => c.name),
       ).toContain('spec');

@@ -557,6 +557,86 @@ export function checkpointStoreConformance(
       }, 60_000);
     }
 
+    describe('shard fencing', () => {
+      /** A shard number of this test's own (the store may be shared with other tests). */
+      const shardOfTest = () => 1 + Math.floor(Math.random() * 1_000_000_000);
+
+      it('after a newer owner fences the shard, the old owner cannot complete; the new one can', async () => {
+        const shard = shardOfTest();
+        const run = await createRun(['a', 'b']);
+        startAttempt(run.runId, 'a', 1);
+        startAttempt(run.runId, 'b', 1);
+        await store.fenceShard({ shard, epoch: 5 });
+        expect(await store.completeTask(completion(run.runId, 'b', 1, { fence: { shard, epoch: 5 } }))).toBe(
+          true,
+        );
+        await store.fenceShard({ shard, epoch: 9 });
+        const err = await expectCode(
+          store.completeTask(completion(run.runId, 'a', 1, { fence: { shard, epoch: 5 } })),
+          'FAILED_PRECONDITION',
+        );
+        expect(err.details).toMatchObject({ fenced: true, shard, epoch: 5, currentEpoch: 9 });
+        expect((await task(run.runId, 'a'))?.status).toBe('running');
+        expect(await store.completeTask(completion(run.runId, 'a', 1, { fence: { shard, epoch: 9 } }))).toBe(
+          true,
+        );
+        const events = await store.getEvents(run.runId);
+        expect(events.filter((e) => e.type === 'task:attempt:succeeded').map((e) => e.taskId)).toEqual([
+          'b',
+          'a',
+        ]);
+      });
+
+      it('epochs only move forward; the same epoch again is a no-op; shards are fenced separately', async () => {
+        const shard = shardOfTest();
+        await store.fenceShard({ shard, epoch: 3 });
+        await store.fenceShard({ shard, epoch: 3 });
+        const err = await expectCode(store.fenceShard({ shard, epoch: 2 }), 'FAILED_PRECONDITION');
+        expect(err.details).toMatchObject({ fenced: true, currentEpoch: 3 });
+        const run = await createRun(['a', 'b']);
+        startAttempt(run.runId, 'a', 1);
+        startAttempt(run.runId, 'b', 1);
+        // Another shard, never fenced, and a completion without a fence are not affected.
+        expect(
+          await store.completeTask(completion(run.runId, 'a', 1, { fence: { shard: shard + 1, epoch: 0 } })),
+        ).toBe(true);
+        expect(await store.completeTask(completion(run.runId, 'b', 1))).toBe(true);
+        await expectCode(store.fenceShard({ shard: -1, epoch: 1 }), 'INVALID_ARGUMENT');
+      });
+
+      it('a fenced completion loses nothing else: the once-only rule still holds for the owner', async () => {
+        const shard = shardOfTest();
+        await store.fenceShard({ shard, epoch: 7 });
+        const run = await createRun(['a']);
+        startAttempt(run.runId, 'a', 1);
+        const fence = { shard, epoch: 7 };
+        const results = await Promise.all(
+          Array.from({ length: 5 }, () => store.completeTask(completion(run.runId, 'a', 1, { fence }))),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('fences hold for later calls (and across a reopen, for durable stores)', async () => {
+        const shard = shardOfTest();
+        const run = await createRun(['a']);
+        startAttempt(run.runId, 'a', 1);
+        await store.fenceShard({ shard, epoch: 11 });
+        let reader = store;
+        if (handle.reopen) {
+          reader = await handle.reopen();
+          opened.push(reader);
+        }
+        await expectCode(
+          reader.completeTask(completion(run.runId, 'a', 1, { fence: { shard, epoch: 10 } })),
+          'FAILED_PRECONDITION',
+        );
+        await expectCode(reader.fenceShard({ shard, epoch: 10 }), 'FAILED_PRECONDITION');
+        expect(
+          await reader.completeTask(completion(run.runId, 'a', 1, { fence: { shard, epoch: 11 } })),
+        ).toBe(true);
+      });
+    });
+
     describe('replay', () => {
       it('resetTasks makes tasks pending again, clears their results, keeps attempts; a new attempt completes', async () => {
         const run = await createRun(['a', 'b', 'c']);

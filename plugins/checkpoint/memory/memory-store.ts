@@ -13,9 +13,11 @@ import type {
   ListRunsQuery,
   RunPage,
   RunRecord,
+  ShardFence,
   TaskRecord,
 } from '../../../engine/stages.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { checkFence, fencedError } from '../fence.js';
 
 /** An in-process {@link CheckpointStore}; `await using` closes it. */
 export interface MemoryCheckpointStore extends CheckpointStore, AsyncDisposable {}
@@ -40,6 +42,8 @@ class InMemoryCheckpointStore implements MemoryCheckpointStore {
   readonly #runs = new Map<string, RunRecord>();
   // Inner Maps keep insertion order, which getTasks reports (as the SQLite store does).
   readonly #tasks = new Map<string, Map<string, TaskRecord>>();
+  /** Shard → the epoch of its current owner (fenceShard). */
+  readonly #fences = new Map<number, number>();
   readonly #events = new Map<string, CheckpointEvent[]>();
   #closed = false;
 
@@ -93,9 +97,22 @@ class InMemoryCheckpointStore implements MemoryCheckpointStore {
     }
   }
 
+  async fenceShard(fence: ShardFence): Promise<void> {
+    this.#assertOpen();
+    checkFence(fence);
+    const current = this.#fences.get(fence.shard) ?? 0;
+    if (fence.epoch < current) throw fencedError(fence, current);
+    this.#fences.set(fence.shard, fence.epoch);
+  }
+
   async completeTask(c: CompletionRecord): Promise<boolean> {
     this.#assertOpen();
     const outputs = cloneJson(c.outputs ?? {}, 'outputs') as Record<string, unknown>;
+    if (c.fence) {
+      checkFence(c.fence);
+      const current = this.#fences.get(c.fence.shard) ?? 0;
+      if (c.fence.epoch < current) throw fencedError(c.fence, current);
+    }
     const task = this.#tasks.get(c.runId)?.get(c.taskId);
     if (!task || task.status === 'succeeded' || task.attempt !== c.attempt) return false;
     task.status = 'succeeded';

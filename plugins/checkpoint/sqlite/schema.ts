@@ -19,7 +19,7 @@ type Db = BetterSqlite3.Database;
  * Bumped with every change to {@link SCHEMA_DDL}, which then gets a step in {@link MIGRATIONS};
  * stored in `PRAGMA user_version`.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 // JSON columns hold JSON text; booleans are 0/1; times are epoch milliseconds.
 const SCHEMA_DDL = `
@@ -68,6 +68,11 @@ CREATE TABLE IF NOT EXISTS events (
   data     TEXT,
   PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS shard_fences (
+  shard    INTEGER PRIMARY KEY,
+  epoch    INTEGER NOT NULL
+);
 `;
 
 /**
@@ -76,6 +81,7 @@ CREATE TABLE IF NOT EXISTS events (
  */
 const MIGRATIONS: Readonly<Record<number, string>> = {
   2: 'ALTER TABLE tasks ADD COLUMN spec TEXT;',
+  3: 'CREATE TABLE IF NOT EXISTS shard_fences (shard INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);',
 };
 
 /**
@@ -191,6 +197,8 @@ export interface Statements {
   maxSeq: Stmt<[string], number | null>;
   insertEvent: Stmt<EventRow>;
   selectEvents: Stmt<[string, number], EventRow>;
+  selectFence: Stmt<[number], number>;
+  upsertFence: Stmt<[number, number]>;
 }
 
 /** Every statement the store runs, prepared once per connection. */
@@ -198,6 +206,10 @@ export function prepareStatements(db: Db): Statements {
   return {
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     runExists: db.prepare<[string], number>('SELECT 1 FROM runs WHERE run_id = ?').pluck(),
+    selectFence: db.prepare<[number], number>('SELECT epoch FROM shard_fences WHERE shard = ?').pluck(),
+    upsertFence: db.prepare<[number, number]>(
+      'INSERT INTO shard_fences (shard, epoch) VALUES (?, ?) ON CONFLICT (shard) DO UPDATE SET epoch = excluded.epoch',
+    ),
     insertRun: db.prepare<RunRow>(
       `INSERT OR IGNORE INTO runs (run_id, workflow_name, workflow, params, status, shard_key, created_at,
          finished_at, deadline_at, deadline_missed, labels)

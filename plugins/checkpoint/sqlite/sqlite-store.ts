@@ -17,6 +17,7 @@ import type {
   ListRunsQuery,
   RunPage,
   RunRecord,
+  ShardFence,
   TaskRecord,
 } from '../../../engine/stages.js';
 import {
@@ -40,6 +41,7 @@ import {
   type TaskPatchRow,
 } from './schema.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { checkFence, fencedError } from '../fence.js';
 
 /** Options of {@link createSqliteCheckpointStore}. */
 export interface SqliteCheckpointStoreOptions {
@@ -188,9 +190,11 @@ type Write =
       data: string | null;
       patch: TaskPatchRow | undefined;
     }
+  | { kind: 'fence'; fence: ShardFence; waiter: Waiter<void> }
   | {
       kind: 'complete';
       row: CompletionRow;
+      fence: ShardFence | undefined;
       succeeded: ReturnType<typeof completionEvent>;
       waiter: Waiter<boolean>;
     }
@@ -261,9 +265,16 @@ class SqliteStore implements SqliteCheckpointStore {
     this.#enqueue({ kind: 'record', event: rest, data, patch });
   }
 
-  completeTask(c: CompletionRecord): Promise<boolean> {
+  async fenceShard(fence: ShardFence): Promise<void> {
+    checkFence(fence);
+    return this.#enqueueAwaited<void>((waiter) => ({ kind: 'fence', fence: { ...fence }, waiter }));
+  }
+
+  async completeTask(c: CompletionRecord): Promise<boolean> {
+    if (c.fence) checkFence(c.fence);
     return this.#enqueueAwaited<boolean>((waiter) => ({
       kind: 'complete',
+      fence: c.fence && { ...c.fence },
       row: completionToRow(c),
       succeeded: completionEvent(c),
       waiter,
@@ -440,7 +451,17 @@ class SqliteStore implements SqliteCheckpointStore {
           this.#appendEvent(write.event, write.data);
           if (write.patch) st.patchTask.run(write.patch);
           return DONE;
+        case 'fence': {
+          const current = st.selectFence.get(write.fence.shard) ?? 0;
+          if (write.fence.epoch < current) return { ok: false, error: fencedError(write.fence, current) };
+          st.upsertFence.run(write.fence.shard, write.fence.epoch);
+          return DONE;
+        }
         case 'complete': {
+          if (write.fence) {
+            const current = st.selectFence.get(write.fence.shard) ?? 0;
+            if (write.fence.epoch < current) return { ok: false, error: fencedError(write.fence, current) };
+          }
           const won = st.completeTask.run(write.row).changes === 1;
           if (won) this.#appendEvent(write.succeeded.event, write.succeeded.data);
           return { ok: true, value: won };
