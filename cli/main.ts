@@ -10,6 +10,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
+import { registerStore } from './commands/store.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerSubmitTask } from './commands/submit-task.js';
 import { registerValidate } from './commands/validate.js';
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerInspect(program, io);
   registerReplay(program, io, setExit);
   registerServe(program, io);
+  registerStore(program, io);
   registerSubmit(program, io, setExit);
   registerSubmitTask(program, io, setExit);
   registerWatch(program, io, setExit);

@@ -25,6 +25,10 @@ export interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  transport?: string;
+  coordinator?: string;
+  clusterShards?: number;
+  instanceId?: string;
 }
 
 /** What `serve` starts: createServer's config (without handlers and log) and the scheduled paths. */
@@ -88,6 +92,10 @@ export function resolveServe(
   const localConcurrency = flags.concurrency ?? f.concurrency;
   const heartbeatIntervalMs = flags.heartbeatInterval ?? f.heartbeatIntervalMs;
   const handlers = flags.handlers ?? f.handlers;
+  const transport = flags.transport ?? f.transport ?? env.SMARTQUEUE_TRANSPORT;
+  const coordinator = flags.coordinator ?? f.coordinator ?? env.SMARTQUEUE_COORDINATOR;
+  const clusterShards = flags.clusterShards ?? f.clusterShards;
+  const instanceId = flags.instanceId ?? f.instanceId;
   return {
     config: {
       listen: flags.listen ?? f.listen ?? '127.0.0.1:7070',
@@ -102,6 +110,10 @@ export function resolveServe(
       ...(auth.mode === 'tokens' && { auth: auth.authorizer }),
       ...(f.limits && { limits: f.limits }),
       ...(f.rateLimit !== undefined && { rateLimit: f.rateLimit }),
+      ...(transport && { transport }),
+      ...(coordinator && { coordinator }),
+      ...(clusterShards !== undefined && { clusterShards }),
+      ...(instanceId !== undefined && { instanceId }),
     },
     ...(handlers !== undefined && { handlers }),
     workflows: options.paths?.length ? options.paths : (f.workflows ?? []),

@@ -15,6 +15,7 @@
  * workflows: [workflows/]
  * ```
  */
+import { parseStoreSpec } from '../runtime/open-store.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -100,6 +101,11 @@ export const serverConfigSchema = z.strictObject(
     listen: hostPort.optional(),
     http: hostPort.optional(),
     state: text('the path of the SQLite state file, or ":memory:"').optional(),
+    store: text('the checkpoint store: a SQLite path, redis://..., cassandra://... or memory:').optional(),
+    transport: text('a kafka:// URL (tasks over Kafka)').optional(),
+    coordinator: text('an etcd:// URL (cluster mode)').optional(),
+    clusterShards: int(1).optional(),
+    instanceId: text("this instance's id in the cluster").optional(),
     localWorkers: int(0).optional(),
     concurrency: int(1).optional(),
     handlers: text('the path of a handlers module').optional(),
@@ -125,8 +131,12 @@ export interface ServerConfigFile {
   file: string;
   listen?: string;
   http?: string;
-  /** SQLite state file, or `:memory:`. */
+  /** SQLite state file, or `:memory:`; or a store URL (see `store`, which wins over it). */
   state?: string;
+  transport?: string;
+  coordinator?: string;
+  clusterShards?: number;
+  instanceId?: string;
   localWorkers?: number;
   concurrency?: number;
   handlers?: string;
@@ -191,12 +201,19 @@ export function parseServerConfig(
       ],
     };
   const resolve = (p: string) => path.resolve(baseDir, p);
-  const { heartbeatInterval, tls, auth, state, handlers, workflows, ...rest } = v;
+  const { heartbeatInterval, tls, auth, state: stateKey, store, handlers, workflows, ...rest } = v;
+  const state = store ?? stateKey;
   const config: ServerConfigFile = {
     file,
     ...rest,
     ...(heartbeatInterval !== undefined && { heartbeatIntervalMs: heartbeatInterval }),
-    ...(state !== undefined && { state: state === ':memory:' ? state : resolve(state) }),
+    // A SQLite path is relative to the file; a store URL (or :memory:) is kept as written.
+    ...(state !== undefined && {
+      state:
+        parseStoreSpec(state).kind === 'sqlite' && state === parseStoreSpec(state).target
+          ? resolve(state)
+          : state,
+    }),
     ...(handlers !== undefined && { handlers: resolve(handlers) }),
     ...(auth !== undefined && { auth: auth === 'none' ? auth : { tokensFile: resolve(auth.tokensFile) } }),
     ...(tls && {

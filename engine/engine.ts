@@ -253,10 +253,18 @@ export class Engine {
     };
   }
 
-  /** Resumes an interrupted (or finished) run from its checkpoint. See {@link planResume}. */
+  /**
+   * Resumes an interrupted (or finished) run from its checkpoint. See {@link planResume}.
+   *
+   * `awaitInFlightMs` (cluster takeovers, where the attempts of the dead scheduler may still be
+   * running on live workers and their results still coming): the attempts that were in flight
+   * are awaited that long under their own attempt numbers, and dispatched anew only if no
+   * result came. Without it they are dispatched anew at once (a lone process that crashed took
+   * its workers with it).
+   */
   async resumeRun(
     runId: string,
-    options: { from?: string; handlers?: HandlerRegistry } = {},
+    options: { from?: string; handlers?: HandlerRegistry; awaitInFlightMs?: number } = {},
   ): Promise<ResumePlan> {
     this.assertOpen();
     if (this.runs.has(runId))
@@ -313,8 +321,14 @@ export class Engine {
       data: { rerun: plan.rerun.length, from: options.from },
     });
     this.activate(run);
+    const awaitMs = options.from === undefined ? options.awaitInFlightMs : undefined;
+    const inFlight = new Set(awaitMs !== undefined ? plan.redispatched : []);
     for (const t of run.tasks.values()) {
       if (t.status !== 'pending' || t.needsLeft > 0) continue;
+      if (inFlight.has(t.id) && t.attempt > 0) {
+        this.awaitResumedAttempt(t, awaitMs!);
+        continue;
+      }
       const decision = t.needs.length ? releaseDecision(run, t) : { action: 'ready' as const };
       if (decision.action === 'ready') this.makeReady(run, t);
       else this.finishTask(run, t, 'skipped', decision.reason);
@@ -573,6 +587,54 @@ export class Engine {
     });
     if (!run.cancelled) this.enqueue(run, task);
     return { runId, taskId, attempt: task.attempt };
+  }
+
+  /**
+   * A resumed task whose attempt was in flight when its scheduler died: waits `ms` for that
+   * attempt's result (it counts as dispatched, to no worker this balancer knows), then hands it
+   * back for a new attempt.
+   */
+  private awaitResumedAttempt(task: RuntimeTask, ms: number): void {
+    const attempt = task.attempt;
+    const key = `${task.runId}\u0000${task.id}\u0000${attempt}`;
+    task.status = 'dispatched';
+    task.workerId = RESUMED_ATTEMPT_WORKER;
+    task.dispatchedAt = Date.now();
+    this.inflight.set(key, { workerId: RESUMED_ATTEMPT_WORKER, cost: task.cost });
+    task.retryTimer = setTimeout(() => {
+      task.retryTimer = undefined;
+      if (task.status !== 'dispatched' || task.attempt !== attempt || !this.inflight.has(key)) return;
+      this.requeueLost(key, `no result within ${ms} ms of the takeover`);
+      this.dispatcher.schedule();
+    }, ms);
+  }
+
+  /**
+   * Lets go of a live run without recording anything (cluster mode: another scheduler owns its
+   * shard now and resumes it from the store): its queued tasks leave the heaps, its retry and
+   * deadline timers stop, its attempts' worker slots are freed, later results for it are
+   * discarded, and its waiters learn it is still `running`. Returns false for a run not live here.
+   */
+  detachRun(runId: string): boolean {
+    const run = this.runs.get(runId);
+    if (!run) return false;
+    this.runs.delete(runId);
+    this.storedWorkflows.delete(runId);
+    if (run.deadlineTimer) clearTimeout(run.deadlineTimer);
+    for (const t of run.tasks.values()) {
+      this.dispatcher.remove(t);
+      if (t.retryTimer) clearTimeout(t.retryTimer);
+      const key = `${runId}\u0000${t.id}\u0000${t.attempt}`;
+      const slot = this.inflight.get(key);
+      if (slot) {
+        this.inflight.delete(key);
+        this.options.balancer.finish(slot.workerId, slot.cost);
+      }
+    }
+    for (const w of run.waiters) w(run.status);
+    run.waiters = [];
+    this.dispatcher.schedule();
+    return true;
   }
 
   /** Stops dispatching and result handling; flushes the store. Runs stay resumable. */
@@ -889,8 +951,10 @@ export class Engine {
       // a success must stand (a replay would otherwise run the task again).
       task.completing = true;
       let won: boolean;
+      const fence = this.options.fenceOf?.(r.runId);
       try {
         won = await this.options.store.completeTask({
+          ...(fence && { fence }),
           runId: r.runId,
           taskId: r.taskId,
           attempt: r.attempt,
@@ -902,6 +966,11 @@ export class Engine {
         });
       } catch (err) {
         task.completing = false;
+        if (isFencedRefusal(err)) {
+          // Another scheduler owns the run's shard now: it resumes the run; this one lets go.
+          this.detachRun(r.runId);
+          return;
+        }
         this.onFailure(run, task, {
           ...r,
           ok: false,
@@ -1177,4 +1246,16 @@ export class Engine {
         for (const w of run.waiters) w(status);
       });
   }
+}
+
+/** The "worker" of a resumed attempt awaited after a takeover (see awaitResumedAttempt). */
+const RESUMED_ATTEMPT_WORKER = '(resumed)';
+
+/** The store refused a completion because another scheduler fenced the run's shard. */
+function isFencedRefusal(err: unknown): boolean {
+  return (
+    err instanceof SmartQueueError &&
+    err.code === 'FAILED_PRECONDITION' &&
+    (err.details as { fenced?: unknown }).fenced === true
+  );
 }

@@ -5,7 +5,7 @@ import { IR_DEFAULTS } from '../dsl/ir.js';
 import { SmartQueueError } from './errors.js';
 import { DEFAULT_AGING } from './priority.js';
 import type { AgingHorizons } from './priority.js';
-import type { Balancer, CheckpointStore, Coordinator, Predictor, Transport } from './stages.js';
+import type { Balancer, CheckpointStore, Coordinator, Predictor, ShardFence, Transport } from './stages.js';
 
 export interface EngineOptions {
   store: CheckpointStore;
@@ -26,10 +26,19 @@ export interface EngineOptions {
   defaultEstimateMs?: number;
   /** Random source for retry jitter (tests pass a seeded one). @default Math.random */
   random?: () => number;
+  /**
+   * Cluster mode: the fencing token of the shard owning a run, carried on its completions so a
+   * scheduler that lost the shard cannot record them (see CheckpointStore.fenceShard). A
+   * completion the store refuses as fenced detaches the run here. @default none (no fencing)
+   */
+  fenceOf?: (runId: string) => ShardFence | undefined;
 }
 
-export interface ResolvedEngineOptions extends Required<Omit<EngineOptions, 'predictor' | 'aging'>> {
+export interface ResolvedEngineOptions extends Required<
+  Omit<EngineOptions, 'predictor' | 'aging' | 'fenceOf'>
+> {
   predictor?: Predictor;
+  fenceOf?: (runId: string) => ShardFence | undefined;
   aging: AgingHorizons;
 }
 
@@ -63,5 +72,6 @@ export function resolveEngineOptions(raw: EngineOptions): ResolvedEngineOptions 
     random: raw.random ?? Math.random,
   };
   if (raw.predictor) resolved.predictor = raw.predictor;
+  if (raw.fenceOf) resolved.fenceOf = raw.fenceOf;
   return resolved;
 }

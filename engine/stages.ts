@@ -362,5 +362,12 @@ export interface Coordinator {
   reserve(key: string, value: string): Promise<string>;
   /** A new unique id (sortable by creation time within one instance). */
   nextId(prefix: string): string;
+  /**
+   * Shard ownership across instances (cluster mode): calls `listener` with the shards of `total`
+   * this instance owns, each with its fencing epoch (larger with every change of owner), once
+   * ownership is known and again on every change; returns an unsubscribe function. Coordinators
+   * of one process omit it: the instance owns every shard.
+   */
+  onShardsChanged?(total: number, listener: (owned: ReadonlyMap<number, number>) => void): () => void;
   close(): Promise<void>;
 }

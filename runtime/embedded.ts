@@ -5,8 +5,6 @@
  */
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { Engine } from '../engine/engine.js';
 import type { EngineOptions } from '../engine/options.js';
 import type { HandlerRegistry, TaskHandler } from '../engine/handler.js';
@@ -17,14 +15,19 @@ import { startLocalWorkers } from './local-workers.js';
 import type { LocalWorker } from '../engine/worker.js';
 import type { TaskLogLine } from '../engine/worker.js';
 import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
-import { createMemoryCheckpointStore } from '../plugins/checkpoint/memory/index.js';
-import { createSqliteCheckpointStore } from '../plugins/checkpoint/sqlite/index.js';
 import { createInProcessCoordinator } from '../plugins/coordinator/in-process/index.js';
 import { createEwmaPredictor } from '../plugins/predictor/ewma/index.js';
 import { createInProcessTransport } from '../plugins/transport/in-process/index.js';
+import { openStore } from './open-store.js';
+
+export { openStore } from './open-store.js';
 
 export interface EmbeddedOptions {
-  /** SQLite file for checkpoints; `false` keeps them in memory (durability off). @default '.smartqueue/state.db' */
+  /**
+   * The checkpoint store: a SQLite file path, or a store URL (`redis://`, `cassandra://`,
+   * `memory:`; see runtime/open-store.ts); `false` keeps checkpoints in memory (durability off).
+   * @default '.smartqueue/state.db'
+   */
   statePath?: string | false;
   /** Local workers. @default 1 */
   workers?: number;
@@ -62,25 +65,6 @@ export interface EmbeddedRuntime extends AsyncDisposable {
   store: CheckpointStore;
   workers: LocalWorker[];
   close(): Promise<void>;
-}
-
-/**
- * Opens the checkpoint store only (for `runs`, `inspect`). With `mustExist`, a missing state file
- * is an error rather than a new empty database.
- */
-export async function openStore(
-  statePath: string | false = DEFAULT_STATE_PATH,
-  options: { flushIntervalMs?: number; mustExist?: boolean } = {},
-): Promise<CheckpointStore> {
-  if (statePath === false) return createMemoryCheckpointStore();
-  if (options.mustExist && !existsSync(statePath)) {
-    throw new SmartQueueError(
-      'NOT_FOUND',
-      `no state file at ${statePath}: nothing has run with this --state yet`,
-    );
-  }
-  await mkdir(path.dirname(path.resolve(statePath)), { recursive: true });
-  return createSqliteCheckpointStore({ path: statePath, flushIntervalMs: options.flushIntervalMs ?? 0 });
 }
 
 export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Promise<EmbeddedRuntime> {

@@ -3,7 +3,7 @@
  * Workers service on one gRPC port, worker processes connected over the Workers stream, and
  * optionally workers inside this process. `smartqueue serve` is a thin shell around it.
  */
-import { cpus } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import type * as grpc from '@grpc/grpc-js';
 import { Engine } from '../engine/engine.js';
 import { SmartQueueError } from '../engine/errors.js';
@@ -22,12 +22,15 @@ import { createRateLimiter } from '../plugins/api/grpc/rate-limit.js';
 import type { RateLimitOptions } from '../plugins/api/grpc/rate-limit.js';
 import { addWorkersService } from '../plugins/api/grpc/workers-service.js';
 import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
-import { createInProcessCoordinator } from '../plugins/coordinator/in-process/index.js';
 import { createEwmaPredictor } from '../plugins/predictor/ewma/index.js';
 import { createInProcessTransport } from '../plugins/transport/in-process/index.js';
 import { createRemoteTransport } from '../plugins/transport/remote/remote-transport.js';
 import type { RemoteTransport } from '../plugins/transport/remote/remote-transport.js';
 import { createRoutingTransport } from '../plugins/transport/remote/routing-transport.js';
+import type { KafkaTransport } from '../plugins/transport/kafka/index.js';
+import type { ClusterMember } from './cluster.js';
+import { openDistributedStages } from './distributed.js';
+import type { DistributedStages } from './distributed.js';
 import { DEFAULT_STATE_PATH, openStore } from './embedded.js';
 import { createHttpServer } from '../plugins/api/http/index.js';
 import type { HttpApi } from '../plugins/api/http/index.js';
@@ -37,8 +40,28 @@ import type { ServerTlsOptions } from '../plugins/api/grpc/tls.js';
 export interface ServerConfig {
   /** Where to listen, `host:port` (port 0 picks a free one). @default '127.0.0.1:7070' */
   listen?: string;
-  /** SQLite file of the checkpoints; `false` keeps them in memory. @default '.smartqueue/state.db' */
+  /**
+   * The checkpoint store: a SQLite file path or a store URL (`redis://`, `cassandra://`,
+   * `memory:`; runtime/open-store.ts); `false` keeps checkpoints in memory.
+   * @default '.smartqueue/state.db'
+   */
   statePath?: string | false;
+  /**
+   * Carry tasks over Kafka as well: `kafka://host:9092?prefix=...` (workers started with
+   * `smartqueue worker --transport` take them from the tasks topic). Workers connected over gRPC
+   * and local workers keep working beside it. @default none
+   */
+  transport?: string;
+  /**
+   * Cluster mode: `etcd://host:2379/<prefix>`. Instances on the same etcd prefix and store share
+   * the runs: each shard has one owner, and a dead instance's shards (and runs) move to the
+   * others. Needs a store every instance reaches (Cassandra or Redis). @default none (one instance)
+   */
+  coordinator?: string;
+  /** Ownership shards of the cluster; the same on every instance. @default 16 */
+  clusterShards?: number;
+  /** This instance's id in the cluster and on Kafka. @default `<hostname>-<pid>` */
+  instanceId?: string;
   /** Workers inside the server process (they run every handler, `run` included). @default 0 */
   localWorkers?: number;
   /** Attempts each local worker runs at once. @default max(4, cores * 2) */
@@ -114,6 +137,10 @@ export interface SmartQueueServer extends AsyncDisposable {
   engine: Engine;
   store: CheckpointStore;
   remote: RemoteTransport;
+  /** The Kafka transport, when `transport` named one. */
+  kafka?: KafkaTransport;
+  /** This instance's part in the cluster, when `coordinator` named one. */
+  cluster?: ClusterMember;
   /** The bound address, `host:port` (the real port when 0 was asked). */
   address: string;
   port: number;
@@ -148,11 +175,28 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new SmartQueueError('INVALID_OPTIONS', 'localConcurrency must be a positive integer');
   const log = config.log ?? (() => {});
-  const store = await openStore(config.statePath ?? DEFAULT_STATE_PATH, {
+  const storeSpec = config.statePath ?? DEFAULT_STATE_PATH;
+  const store = await openStore(storeSpec, {
     flushIntervalMs: config.flushIntervalMs ?? 0,
   });
   const balancer = createAvlBalancer();
-  const coordinator = createInProcessCoordinator();
+  let stages: DistributedStages;
+  try {
+    stages = await openDistributedStages(
+      {
+        ...(config.transport !== undefined && { transport: config.transport }),
+        ...(config.coordinator !== undefined && { coordinator: config.coordinator }),
+        ...(config.clusterShards !== undefined && { clusterShards: config.clusterShards }),
+        instanceId: config.instanceId ?? `${hostname()}-${process.pid}`,
+        storeSpec,
+      },
+      { store, balancer, log },
+    );
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const { coordinator, kafka, cluster } = stages;
   const local = createInProcessTransport();
   let remote: RemoteTransport;
   try {
@@ -167,21 +211,35 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
       log,
     });
   } catch (err) {
+    await kafka?.close();
+    await coordinator.close();
     await store.close();
     throw err;
   }
   const localIds = new Set<string>();
-  const transport = createRoutingTransport({ local, remote, isLocal: (id) => localIds.has(id) });
+  // Local workers by id, then workers connected over gRPC, then (when configured) Kafka.
+  const outside = kafka
+    ? createRoutingTransport({ local: remote, remote: kafka, isLocal: (id) => remote.hasWorker(id) })
+    : remote;
+  const transport = createRoutingTransport({ local, remote: outside, isLocal: (id) => localIds.has(id) });
   const engine = new Engine({
     predictor: createEwmaPredictor(),
     ...config.engine,
     store,
     transport,
     balancer,
-    coordinator,
+    coordinator: cluster?.engineCoordinator() ?? coordinator,
+    ...(cluster && { fenceOf: cluster.fenceOf }),
     ...(config.shards !== undefined && { shards: config.shards }),
   });
   remote.bindEngine(engine);
+  // A Kafka worker that dies leaves the balancer, but its attempts are not dispatched again as
+  // new ones: the consumer group hands its uncommitted tasks to a live member, which runs the
+  // same attempt (and the worker named in an assignment is only advice: another member may be
+  // running it). Re-dispatching would run those tasks twice.
+  kafka?.attach({ workerLost: () => {}, wake: () => engine.wake() });
+  // Results of runs owned elsewhere are held for a takeover (see ClusterMember.holdResult).
+  if (cluster) transport.onResult((r) => cluster.holdResult(r));
   // Remote worker ids cannot contain "/", so these never collide with one.
   const localWorkers = await startLocalWorkers({
     engine,
@@ -203,12 +261,21 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
   });
   /** Stops everything below the API: the engine (flushing checkpoints), workers, stages. */
   const stopCore = async () => {
+    await cluster?.close();
     await engine.close();
     await localWorkers.close();
     await transport.close();
     await coordinator.close();
     await store.close();
   };
+  if (cluster) {
+    try {
+      await cluster.start(engine);
+    } catch (err) {
+      await stopCore();
+      throw err;
+    }
+  }
   let clientAuthorize = config.authorize;
   let workerAuthorize = config.authorize;
   if (!config.authorize && config.auth) {
@@ -295,6 +362,8 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     engine,
     store,
     remote,
+    ...(kafka && { kafka }),
+    ...(cluster && { cluster }),
     address,
     port: bound,
     ...(httpAddress !== undefined && { httpAddress }),

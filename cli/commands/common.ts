@@ -17,6 +17,22 @@ export const stateOption = [
   process.env.SMARTQUEUE_STATE ?? DEFAULT_STATE_PATH,
 ] as const;
 
+/**
+ * `--store <spec>`: the checkpoint store as a path or URL (see runtime/open-store.ts); it
+ * overrides `--state`, which stays for SQLite paths.
+ */
+export const storeOption = [
+  '--store <spec>',
+  'checkpoint store: a SQLite path, sqlite:<path>, memory:, redis://host:6379[/db]?prefix=p, or cassandra://host:9042/<keyspace>?dc=<datacenter> (overrides --state); env SMARTQUEUE_STORE',
+] as const;
+
+/** Applies `--store` (or env SMARTQUEUE_STORE) over `--state`: afterwards `opts.state` is the store spec. */
+export function applyStoreFlag<T extends { state: string; store?: string }>(opts: T): T {
+  const store = opts.store ?? process.env.SMARTQUEUE_STORE;
+  if (store !== undefined && store !== '') opts.state = store;
+  return opts;
+}
+
 /** `--handlers <module>`: extra handlers by name for `uses:` (default export or `handlers`). */
 export const handlersOption = [
   '--handlers <module>',

@@ -7,7 +7,7 @@ import type { TaskRecord } from '../../engine/stages.js';
 import { openStore } from '../../runtime/embedded.js';
 import type { CliIO } from '../output.js';
 import { table } from '../output.js';
-import { stateOption } from './common.js';
+import { stateOption, storeOption, applyStoreFlag } from './common.js';
 
 /**
  * The chain of tasks that actually determined the run's end: from the last task to finish, walk
@@ -37,84 +37,94 @@ export function registerInspect(program: Command, io: CliIO): void {
     .summary('show one run: tasks, attempts, timings, critical path, missed deadlines')
     .argument('<run-id>', 'a run id (see `smartqueue runs`)')
     .option(...stateOption)
+    .option(...storeOption)
     .option('--json', 'print JSON')
     .option('--events', "also print the run's event log")
     .addHelpText(
       'after',
       '\nExamples:\n  $ smartqueue inspect run_lx2k9a0001\n  $ smartqueue inspect run_lx2k9a0001 --events',
     )
-    .action(async (runId: string, opts: { state: string; json?: boolean; events?: boolean }) => {
-      const store = await openStore(opts.state === ':memory:' ? false : opts.state, { mustExist: true });
-      try {
-        const run = await store.getRun(runId);
-        if (!run) throw new SmartQueueError('NOT_FOUND', `unknown run ${runId} in ${opts.state}`);
-        const tasks = await store.getTasks(runId);
-        const stored = run.workflow as StoredWorkflow;
-        const order = new Map(storedWorkflowTasks(stored, tasks).map((t, i) => [t.id, i]));
-        tasks.sort((a, b) => (order.get(a.taskId) ?? 0) - (order.get(b.taskId) ?? 0));
-        const critical = takenCriticalPath(stored, tasks);
-        const late = tasks.filter((t) => t.deadlineMissed).map((t) => t.taskId);
-        const events = opts.events ? await store.getEvents(runId) : undefined;
-        if (opts.json) {
-          const { workflow: _w, ...rest } = run;
-          io.out(
-            JSON.stringify(
-              { run: rest, tasks, criticalPath: critical, missedDeadlines: late, ...(events && { events }) },
-              null,
-              2,
-            ),
-          );
-          return;
-        }
-        const took =
-          run.finishedAt !== undefined ? formatDuration(run.finishedAt - run.createdAt) : 'still running';
-        io.out(`run       ${run.runId}`);
-        io.out(`workflow  ${run.workflowName}`);
-        io.out(`status    ${run.status} (${took})`);
-        io.out(`started   ${new Date(run.createdAt).toISOString()}`);
-        if (run.deadlineAt !== undefined) {
-          io.out(
-            `deadline  ${new Date(run.deadlineAt).toISOString()}${run.deadlineMissed ? '  MISSED' : ''}`,
-          );
-        }
-        if (Object.keys(run.params).length) io.out(`params    ${JSON.stringify(run.params)}`);
-        io.out('');
-        const rows = tasks.map((t) => [
-          t.taskId,
-          t.status + (t.deadlineMissed ? ' (late)' : ''),
-          String(t.attempt),
-          t.workerId ?? '-',
-          t.readyAt !== undefined && t.startedAt !== undefined
-            ? formatDuration(Math.max(0, t.startedAt - t.readyAt))
-            : '-',
-          t.startedAt !== undefined && t.finishedAt !== undefined
-            ? formatDuration(t.finishedAt - t.startedAt)
-            : '-',
-          t.finishedAt !== undefined ? `+${formatDuration(t.finishedAt - run.createdAt)}` : '-',
-          (t.error ?? '').slice(0, 50),
-        ]);
-        io.out(
-          table(
-            ['task', 'status', 'attempts', 'worker', 'waited', 'ran', 'finished', 'error'],
-            rows,
-            new Set([2, 4, 5, 6]),
-          ),
-        );
-        io.out('');
-        io.out(`critical path taken: ${critical.join(' -> ') || '-'}`);
-        io.out(
-          `missed deadlines: ${[...(run.deadlineMissed ? ['run deadline'] : []), ...late].join(', ') || (run.status === 'running' ? 'none yet' : 'none')}`,
-        );
-        if (events) {
-          io.out('');
-          for (const e of events) {
+    .action(
+      async (runId: string, opts: { state: string; store?: string; json?: boolean; events?: boolean }) => {
+        applyStoreFlag(opts);
+        const store = await openStore(opts.state === ':memory:' ? false : opts.state, { mustExist: true });
+        try {
+          const run = await store.getRun(runId);
+          if (!run) throw new SmartQueueError('NOT_FOUND', `unknown run ${runId} in ${opts.state}`);
+          const tasks = await store.getTasks(runId);
+          const stored = run.workflow as StoredWorkflow;
+          const order = new Map(storedWorkflowTasks(stored, tasks).map((t, i) => [t.id, i]));
+          tasks.sort((a, b) => (order.get(a.taskId) ?? 0) - (order.get(b.taskId) ?? 0));
+          const critical = takenCriticalPath(stored, tasks);
+          const late = tasks.filter((t) => t.deadlineMissed).map((t) => t.taskId);
+          const events = opts.events ? await store.getEvents(runId) : undefined;
+          if (opts.json) {
+            const { workflow: _w, ...rest } = run;
             io.out(
-              `${String(e.seq).padStart(5)} ${new Date(e.at).toISOString().slice(11, 23)} ${e.type} ${e.taskId ?? ''}${e.attempt ? ` #${e.attempt}` : ''} ${e.data ? JSON.stringify(e.data) : ''}`.trimEnd(),
+              JSON.stringify(
+                {
+                  run: rest,
+                  tasks,
+                  criticalPath: critical,
+                  missedDeadlines: late,
+                  ...(events && { events }),
+                },
+                null,
+                2,
+              ),
+            );
+            return;
+          }
+          const took =
+            run.finishedAt !== undefined ? formatDuration(run.finishedAt - run.createdAt) : 'still running';
+          io.out(`run       ${run.runId}`);
+          io.out(`workflow  ${run.workflowName}`);
+          io.out(`status    ${run.status} (${took})`);
+          io.out(`started   ${new Date(run.createdAt).toISOString()}`);
+          if (run.deadlineAt !== undefined) {
+            io.out(
+              `deadline  ${new Date(run.deadlineAt).toISOString()}${run.deadlineMissed ? '  MISSED' : ''}`,
             );
           }
+          if (Object.keys(run.params).length) io.out(`params    ${JSON.stringify(run.params)}`);
+          io.out('');
+          const rows = tasks.map((t) => [
+            t.taskId,
+            t.status + (t.deadlineMissed ? ' (late)' : ''),
+            String(t.attempt),
+            t.workerId ?? '-',
+            t.readyAt !== undefined && t.startedAt !== undefined
+              ? formatDuration(Math.max(0, t.startedAt - t.readyAt))
+              : '-',
+            t.startedAt !== undefined && t.finishedAt !== undefined
+              ? formatDuration(t.finishedAt - t.startedAt)
+              : '-',
+            t.finishedAt !== undefined ? `+${formatDuration(t.finishedAt - run.createdAt)}` : '-',
+            (t.error ?? '').slice(0, 50),
+          ]);
+          io.out(
+            table(
+              ['task', 'status', 'attempts', 'worker', 'waited', 'ran', 'finished', 'error'],
+              rows,
+              new Set([2, 4, 5, 6]),
+            ),
+          );
+          io.out('');
+          io.out(`critical path taken: ${critical.join(' -> ') || '-'}`);
+          io.out(
+            `missed deadlines: ${[...(run.deadlineMissed ? ['run deadline'] : []), ...late].join(', ') || (run.status === 'running' ? 'none yet' : 'none')}`,
+          );
+          if (events) {
+            io.out('');
+            for (const e of events) {
+              io.out(
+                `${String(e.seq).padStart(5)} ${new Date(e.at).toISOString().slice(11, 23)} ${e.type} ${e.taskId ?? ''}${e.attempt ? ` #${e.attempt}` : ''} ${e.data ? JSON.stringify(e.data) : ''}`.trimEnd(),
+              );
+            }
+          }
+        } finally {
+          await store.close();
         }
-      } finally {
-        await store.close();
-      }
-    });
+      },
+    );
 }

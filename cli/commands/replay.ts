@@ -8,7 +8,15 @@ import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
 import { progressMode } from './run.js';
-import { handlersOption, intOption, stateOption, threadHeapOption, threadsOption } from './common.js';
+import {
+  handlersOption,
+  intOption,
+  stateOption,
+  storeOption,
+  applyStoreFlag,
+  threadHeapOption,
+  threadsOption,
+} from './common.js';
 
 /** Inline DSL handlers are code, not data: reload them from the module the run came from. */
 async function reloadHandlers(stored: StoredWorkflow): Promise<HandlerRegistry | undefined> {
@@ -39,6 +47,7 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
     .option('--dry-run', 'print what would run, run nothing')
     .option('-c, --concurrency <n>', 'attempts run at once', intOption('--concurrency'))
     .option(...stateOption)
+    .option(...storeOption)
     .option(...handlersOption)
     .option(...threadsOption)
     .option(...threadHeapOption)
@@ -58,11 +67,13 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
           threads?: number;
           threadHeap?: number;
           state: string;
+          store?: string;
           json?: boolean;
           quiet?: boolean;
           handlers?: string;
         },
       ) => {
+        applyStoreFlag(opts);
         const { runtime, attach } = await openCliRuntime(opts, (t) => io.err(t));
         try {
           const { engine } = runtime;

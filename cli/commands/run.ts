@@ -7,7 +7,15 @@ import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import type { ProgressMode } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
-import { handlersOption, intOption, stateOption, threadHeapOption, threadsOption } from './common.js';
+import {
+  handlersOption,
+  intOption,
+  stateOption,
+  storeOption,
+  applyStoreFlag,
+  threadHeapOption,
+  threadsOption,
+} from './common.js';
 
 interface RunOptions {
   param: string[];
@@ -16,6 +24,7 @@ interface RunOptions {
   threads?: number;
   threadHeap?: number;
   state: string;
+  store?: string;
   json?: boolean;
   quiet?: boolean;
   workflow?: string;
@@ -49,6 +58,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
     .option('--shards <n>', 'number of shard heaps', intOption('--shards'))
     .option('-c, --concurrency <n>', 'attempts run at once', intOption('--concurrency'))
     .option(...stateOption)
+    .option(...storeOption)
     .option(...handlersOption)
     .option(...threadsOption)
     .option(...threadHeapOption)
@@ -61,6 +71,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
       `\nExamples:\n  $ smartqueue run workflows/examples/etl.yaml\n  $ smartqueue run etl.yaml --param date=2026-11-27 --concurrency 8\n  $ smartqueue run etl.yaml --state :memory:   # no checkpoints on disk\n  $ smartqueue run etl.yaml --handlers ./handlers.ts   # tasks may "uses" its exports\n\nState file default: ${DEFAULT_STATE_PATH}`,
     )
     .action(async (file: string, opts: RunOptions) => {
+      applyStoreFlag(opts);
       const compiled = await loadOnePlan(io, file, opts);
       // Checked before anything starts, so a bad --param fails fast with one clear line.
       const params = resolveParams(compiled.plan.ir.params, parseParamArgs(opts.param));

@@ -4,9 +4,10 @@ import { Option } from 'commander';
 import { formatDuration } from '../../dsl/duration.js';
 import type { RunStatus } from '../../engine/stages.js';
 import { openStore } from '../../runtime/embedded.js';
+import { parseStoreSpec } from '../../runtime/open-store.js';
 import type { CliIO } from '../output.js';
 import { table } from '../output.js';
-import { intOption, stateOption } from './common.js';
+import { intOption, stateOption, storeOption, applyStoreFlag } from './common.js';
 
 export function registerRuns(program: Command, io: CliIO): void {
   program
@@ -24,14 +25,23 @@ export function registerRuns(program: Command, io: CliIO): void {
     .option('--workflow <name>', 'only runs of this workflow')
     .option('-n, --limit <n>', 'runs per page', intOption('--limit'), 20)
     .option(...stateOption)
+    .option(...storeOption)
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ smartqueue runs\n  $ smartqueue runs --status failed --limit 5')
     .action(
       async (
         cursor: string | undefined,
-        opts: { status?: RunStatus; workflow?: string; limit: number; state: string; json?: boolean },
+        opts: {
+          status?: RunStatus;
+          workflow?: string;
+          limit: number;
+          state: string;
+          store?: string;
+          json?: boolean;
+        },
       ) => {
-        if (opts.state !== ':memory:' && !existsSync(opts.state)) {
+        applyStoreFlag(opts);
+        if (parseStoreSpec(opts.state).kind === 'sqlite' && !existsSync(parseStoreSpec(opts.state).target)) {
           io.out(
             opts.json ? JSON.stringify({ runs: [], nextCursor: null }) : `no runs recorded in ${opts.state}`,
           );

@@ -17,7 +17,15 @@ import { printDiagnostics } from '../output.js';
 import { resolveServe } from '../serve-options.js';
 import type { ServeFlags } from '../serve-options.js';
 import { loadServerConfig } from '../server-config.js';
-import { handlersOption, intOption, stateOption, threadHeapOption, threadsOption } from './common.js';
+import {
+  handlersOption,
+  intOption,
+  stateOption,
+  storeOption,
+  applyStoreFlag,
+  threadHeapOption,
+  threadsOption,
+} from './common.js';
 
 type Scheduled = Map<string, { file: string; compiled: CompiledWorkflow }>;
 
@@ -123,6 +131,7 @@ function untilSignal(): Promise<string> {
 
 interface ServeOptions extends Omit<ServeFlags, 'state'> {
   state: string;
+  store?: string;
   config?: string;
   threads?: number;
   threadHeap?: number;
@@ -177,6 +186,11 @@ env SMARTQUEUE_STATE / SMARTQUEUE_TOKENS; relative paths are relative to the fil
   listen: 0.0.0.0:7070              # --listen
   http: 0.0.0.0:9464                # --http
   state: /var/lib/smartqueue/state.db   # --state (":memory:" keeps nothing)
+  store: cassandra://db:9042/sq?dc=dc1  # --store: a store URL (redis://, cassandra://) wins over state
+  transport: kafka://kafka:9092     # --transport: tasks also over Kafka (workers: worker --transport)
+  coordinator: etcd://etcd:2379/sq  # --coordinator: cluster mode (shards owned through etcd)
+  clusterShards: 16                 # --cluster-shards (the same on every instance)
+  instanceId: sched-1               # --instance-id [default: <hostname>-<pid>]
   localWorkers: 0                   # --local-workers
   concurrency: 8                    # --concurrency (per local worker)
   handlers: handlers.ts             # --handlers
@@ -232,8 +246,26 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--tls-cert <file>', 'PEM certificate of the server (TLS on the gRPC and HTTP ports)')
     .option('--tls-key <file>', 'PEM private key of the server')
     .option('--tls-ca <file>', 'PEM CA bundle: require client certificates signed by it (mutual TLS)')
+    .option(
+      '--transport <url>',
+      'also carry tasks over Kafka: kafka://host:9092[,host2:9092]?prefix=smartqueue&partitions=16 (workers: smartqueue worker --transport); env SMARTQUEUE_TRANSPORT',
+    )
+    .option(
+      '--coordinator <url>',
+      "cluster mode: etcd://host:2379[/prefix]; instances on one etcd prefix and one --store share the runs, each shard owned by one of them, and a dead one's shards move to the others; env SMARTQUEUE_COORDINATOR",
+    )
+    .option(
+      '--cluster-shards <n>',
+      'ownership shards of the cluster (the same on every instance) [default: 16]',
+      intOption('--cluster-shards'),
+    )
+    .option(
+      '--instance-id <id>',
+      "this instance's id in the cluster and on Kafka [default: <hostname>-<pid>]",
+    )
     .option('-c, --concurrency <n>', 'attempts run at once (per local worker)', intOption('--concurrency'))
     .option(...stateOption)
+    .option(...storeOption)
     .option(...handlersOption)
     .option(...threadsOption)
     .option(...threadHeapOption)
@@ -244,8 +276,10 @@ export function registerServe(program: Command, io: CliIO): void {
         '  $ smartqueue serve reports/ --state /var/lib/smartqueue/state.db',
     )
     .action(async (paths: string[], opts: ServeOptions, command: Command) => {
+      const storeGiven = opts.store !== undefined || Boolean(process.env.SMARTQUEUE_STORE);
+      applyStoreFlag(opts);
       if (opts.config !== undefined || opts.listen !== undefined || paths.length === 0) {
-        await serveGrpc(io, paths, opts, command.getOptionValueSource('state') === 'cli');
+        await serveGrpc(io, paths, opts, command.getOptionValueSource('state') === 'cli' || storeGiven);
         return;
       }
       const scheduled = await loadScheduled(io, paths, true);

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { SmartQueueError } from '../../engine/errors.js';
 import type { TaskHandler } from '../../engine/handler.js';
 import { builtinHandlers } from '../../plugins/handlers/index.js';
+import { hostname } from 'node:os';
 import { createRemoteWorker } from '../../plugins/transport/remote/remote-worker.js';
+import { startKafkaWorker } from '../../runtime/kafka-worker.js';
 import { handlerModules, loadHandlersModule } from '../handlers-module.js';
 import { createThreadRunner } from '../../engine/threads/run-in-thread.js';
 import { addClientOptions, resolveClientConnection } from '../client-connection.js';
@@ -12,7 +14,8 @@ import { formatLogLine } from '../progress.js';
 import { handlersOption, intOption, threadHeapOption, threadsOption } from './common.js';
 
 interface WorkerOptions extends ClientConnectionFlags {
-  server: string;
+  server?: string;
+  transport?: string;
   handlers?: string;
   capacity: number;
   id?: string;
@@ -26,7 +29,7 @@ interface WorkerOptions extends ClientConnectionFlags {
 export function registerWorker(program: Command, io: CliIO): void {
   const command = program
     .command('worker')
-    .summary('run tasks for a SmartQueue server (connects to its Workers service)')
+    .summary('run tasks for a SmartQueue server (its Workers service, or Kafka)')
     .description(
       'Connects to `smartqueue serve --listen` at --server, registers the handlers it can run (the built-in ' +
         'sleep, http and noop, `run` with --allow-run, and those of --handlers), and runs the tasks it is ' +
@@ -36,9 +39,16 @@ export function registerWorker(program: Command, io: CliIO): void {
         'memory and event-loop lag. It reconnects with exponential backoff and jitter when the connection drops. On ' +
         'SIGTERM/SIGINT it takes no new tasks, gives running ones --grace ms to finish, cancels the rest ' +
         '(the server dispatches them again) and exits. It sends the bearer token of --token-file, --token or ' +
-        'env SMARTQUEUE_TOKEN (a token with role worker), and connects with TLS given --tls or --tls-ca.',
+        'env SMARTQUEUE_TOKEN (a token with role worker), and connects with TLS given --tls or --tls-ca. ' +
+        "With --transport kafka://... it talks to no server: it joins the workers' consumer group on the " +
+        'tasks topic, publishes results (in Kafka transactions unless transactions=false) and heartbeats on ' +
+        'the heartbeats topic; schedulers started with the same --transport find it there.',
     )
-    .requiredOption('--server <host:port>', 'the server to connect to')
+    .option('--server <host:port>', 'the server to connect to (unless --transport)')
+    .option(
+      '--transport <url>',
+      'take tasks from Kafka instead of a server: kafka://host:9092[,host2:9092]?prefix=smartqueue&transactions=true; env SMARTQUEUE_TRANSPORT',
+    )
     .option(...handlersOption)
     .option(...threadsOption)
     .option(...threadHeapOption)
@@ -57,10 +67,22 @@ export function registerWorker(program: Command, io: CliIO): void {
       'after',
       '\nExamples:\n  $ smartqueue worker --server 127.0.0.1:7070 --capacity 8\n' +
         '  $ smartqueue worker --server sq.internal:7070 --handlers ./handlers.ts --id etl-1\n' +
-        '  $ smartqueue worker --server sq.internal:7070 --tls-ca ca.pem --token-file /run/secrets/worker-token',
+        '  $ smartqueue worker --server sq.internal:7070 --tls-ca ca.pem --token-file /run/secrets/worker-token\n' +
+        '  $ smartqueue worker --transport kafka://127.0.0.1:9092 --capacity 16',
     )
     .action(async (opts: WorkerOptions) => {
-      if (!/^[^\s]+:\d{1,5}$/.test(opts.server))
+      const transportUrl = opts.transport ?? process.env.SMARTQUEUE_TRANSPORT;
+      if (transportUrl !== undefined && !/^kafka:\/\//i.test(transportUrl))
+        throw new SmartQueueError(
+          'INVALID_ARGUMENT',
+          `--transport must be a kafka:// URL, got "${transportUrl}"`,
+        );
+      if (transportUrl === undefined && opts.server === undefined)
+        throw new SmartQueueError(
+          'INVALID_ARGUMENT',
+          'worker needs --server <host:port> or --transport kafka://...',
+        );
+      if (opts.server !== undefined && !/^[^\s]+:\d{1,5}$/.test(opts.server))
         throw new SmartQueueError('INVALID_ARGUMENT', `--server must be host:port, got "${opts.server}"`);
       if (opts.id !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(opts.id))
         throw new SmartQueueError(
@@ -85,22 +107,42 @@ export function registerWorker(program: Command, io: CliIO): void {
             })
           : undefined;
       const clock = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
-      const worker = createRemoteWorker({
-        ...(threads && { threads }),
-        ...(connection.credentials && { credentials: connection.credentials }),
-        ...(connection.metadata && { metadata: connection.metadata }),
-        server: opts.server,
-        capacity: opts.capacity,
-        handlers,
-        ...(opts.id !== undefined && { id: opts.id }),
-        ...(opts.heartbeatInterval !== undefined && { heartbeatIntervalMs: opts.heartbeatInterval }),
-        log: (line) => io.out(`${clock()} ${line}`),
-        logger: (line) => io.err(formatLogLine(line)),
-      });
-      io.out(
-        `worker ${worker.id}: handlers ${[...handlers.keys()].join(', ')}; connecting to ${opts.server}`,
-      );
-      worker.start();
+      let worker: {
+        readonly id: string;
+        readonly busy: number;
+        close(o: { graceMs: number }): Promise<void>;
+      };
+      let where: string;
+      if (transportUrl) {
+        worker = await startKafkaWorker({
+          url: transportUrl,
+          id: opts.id ?? `${hostname()}-${process.pid}`,
+          capacity: opts.capacity,
+          handlers,
+          ...(threads && { threads }),
+          ...(opts.heartbeatInterval !== undefined && { heartbeatIntervalMs: opts.heartbeatInterval }),
+          logger: (line) => io.err(formatLogLine(line)),
+          log: (line) => io.out(`${clock()} ${line}`),
+        });
+        where = `taking tasks from ${transportUrl.replace(/\?.*$/, '')}`;
+      } else {
+        const remote = createRemoteWorker({
+          ...(threads && { threads }),
+          ...(connection.credentials && { credentials: connection.credentials }),
+          ...(connection.metadata && { metadata: connection.metadata }),
+          server: opts.server!,
+          capacity: opts.capacity,
+          handlers,
+          ...(opts.id !== undefined && { id: opts.id }),
+          ...(opts.heartbeatInterval !== undefined && { heartbeatIntervalMs: opts.heartbeatInterval }),
+          log: (line) => io.out(`${clock()} ${line}`),
+          logger: (line) => io.err(formatLogLine(line)),
+        });
+        remote.start();
+        worker = remote;
+        where = `connecting to ${opts.server}`;
+      }
+      io.out(`worker ${worker.id}: handlers ${[...handlers.keys()].join(', ')}; ${where}`);
       const signal = await new Promise<string>((resolve) => {
         const stop = (s: string) => {
           process.off('SIGINT', stop);

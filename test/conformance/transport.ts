@@ -30,6 +30,14 @@ export interface TransportConformanceOptions {
    * @default 200
    */
   quietPeriodMs?: number;
+  /**
+   * How a transport picks the worker that gets an assignment. 'addressed': exactly
+   * `assignment.workerId`. 'group': the subscribed workers form one consumer group (Kafka) and
+   * the transport decides; `workerId` is advice, so the suite checks that each assignment
+   * reaches exactly one of the subscribed workers, and that a cancel reaches the one holding it.
+   * @default 'addressed'
+   */
+  delivery?: 'addressed' | 'group';
 }
 
 type CancelMessage = { runId: string; taskId: string; attempt: number };
@@ -61,6 +69,7 @@ export function transportConformance(
 ): void {
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? 5000;
   const quietPeriodMs = options.quietPeriodMs ?? 200;
+  const delivery = options.delivery ?? 'addressed';
 
   describe(`Transport conformance: ${name}`, () => {
     let handle: TransportHandle;
@@ -158,18 +167,47 @@ export function transportConformance(
       expect(endpoint.tasks).toEqual([sent]);
     });
 
-    it('delivers only to the addressed worker', async () => {
-      const [w1, w2] = [workerId(), workerId()];
-      const [e1, e2] = [new RecordingEndpoint(), new RecordingEndpoint()];
-      await transport.subscribe(w1, e1);
-      await transport.subscribe(w2, e2);
-      await transport.dispatch(assignment(w1, 'for-1'));
-      await transport.dispatch(assignment(w2, 'for-2'));
-      await until('both assignments', () => e1.tasks.length > 0 && e2.tasks.length > 0);
-      await sleep(quietPeriodMs);
-      expect(e1.tasks.map((t) => t.taskId)).toEqual(['for-1']);
-      expect(e2.tasks.map((t) => t.taskId)).toEqual(['for-2']);
-    });
+    if (delivery === 'addressed')
+      it('delivers only to the addressed worker', async () => {
+        const [w1, w2] = [workerId(), workerId()];
+        const [e1, e2] = [new RecordingEndpoint(), new RecordingEndpoint()];
+        await transport.subscribe(w1, e1);
+        await transport.subscribe(w2, e2);
+        await transport.dispatch(assignment(w1, 'for-1'));
+        await transport.dispatch(assignment(w2, 'for-2'));
+        await until('both assignments', () => e1.tasks.length > 0 && e2.tasks.length > 0);
+        await sleep(quietPeriodMs);
+        expect(e1.tasks.map((t) => t.taskId)).toEqual(['for-1']);
+        expect(e2.tasks.map((t) => t.taskId)).toEqual(['for-2']);
+      });
+
+    if (delivery === 'group')
+      it('delivers each assignment exactly once to one of the group, and cancels to its holder', async () => {
+        const [w1, w2] = [workerId(), workerId()];
+        const [e1, e2] = [new RecordingEndpoint(), new RecordingEndpoint()];
+        await transport.subscribe(w1, e1);
+        await transport.subscribe(w2, e2);
+        const ids = Array.from({ length: 8 }, (_, i) => `g${i}`);
+        // Different shards, so the group may spread them over its members.
+        for (const [i, id] of ids.entries()) {
+          await transport.dispatch(assignment(i % 2 ? w2 : w1, id, { shard: i }));
+        }
+        const all = () => [...e1.tasks, ...e2.tasks].map((t) => t.taskId);
+        await until('every assignment', () => new Set(all()).size === ids.length);
+        await sleep(quietPeriodMs);
+        expect(all().sort()).toEqual([...ids].sort());
+        const holder = (id: string) => (e1.tasks.some((t) => t.taskId === id) ? e1 : e2);
+        for (const [i, id] of ids.entries()) {
+          await transport.cancel(i % 2 ? w2 : w1, { runId, taskId: id, attempt: 1 });
+        }
+        await until('every cancel', () => e1.cancels.length + e2.cancels.length === ids.length);
+        await sleep(quietPeriodMs);
+        for (const id of ids) {
+          const other = holder(id) === e1 ? e2 : e1;
+          expect(holder(id).cancels.filter((c) => c.taskId === id)).toHaveLength(1);
+          expect(other.cancels.filter((c) => c.taskId === id)).toHaveLength(0);
+        }
+      });
 
     it('delivers every assignment of a burst, in order for one worker and shard', async () => {
       const worker = workerId();

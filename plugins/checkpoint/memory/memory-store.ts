@@ -16,6 +16,7 @@ import type {
   ShardFence,
   TaskRecord,
 } from '../../../engine/stages.js';
+import { PATCHABLE_TASK_FIELDS } from '../task-fields.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { checkFence, fencedError } from '../fence.js';
 
@@ -249,19 +250,6 @@ class InMemoryCheckpointStore implements MemoryCheckpointStore {
     if (this.#closed) throw new SmartQueueError('UNAVAILABLE', 'checkpoint store is closed');
   }
 }
-
-/** Task fields `record()` may change; identity fields are not among them. */
-const PATCHABLE_TASK_FIELDS = [
-  'status',
-  'attempt',
-  'workerId',
-  'readyAt',
-  'startedAt',
-  'finishedAt',
-  'outputs',
-  'error',
-  'deadlineMissed',
-] as const satisfies readonly (keyof TaskRecord)[];
 
 /** Run fields stored as JSON text by durable stores, so they are copied the same way here. */
 const JSON_RUN_FIELDS = new Set(['workflow', 'params', 'labels']);

@@ -139,7 +139,8 @@ export function resolveEtcdCoordinatorOptions(
     problems.push(`rebalanceIntervalMs must be a number > 0, got ${String(rebalanceIntervalMs)}`);
   }
   const dialTimeoutMs = raw.dialTimeoutMs ?? 5000;
-  if (!isPositive(dialTimeoutMs)) problems.push(`dialTimeoutMs must be a number > 0, got ${String(dialTimeoutMs)}`);
+  if (!isPositive(dialTimeoutMs))
+    problems.push(`dialTimeoutMs must be a number > 0, got ${String(dialTimeoutMs)}`);
   const shards = raw.shards;
   if (shards !== undefined && (!Number.isInteger(shards) || shards < 0)) {
     problems.push(`shards must be an integer >= 0, got ${String(shards)}`);
@@ -220,12 +221,15 @@ export function etcdCoordinatorOptionsFromUrl(url: string): EtcdCoordinatorOptio
     const value = params.get(name);
     if (value === null) return undefined;
     const parsed = Number(value);
-    if (value.trim() === '' || !Number.isFinite(parsed)) problems.push(`${name} must be a number, got ${JSON.stringify(value)}`);
+    if (value.trim() === '' || !Number.isFinite(parsed))
+      problems.push(`${name} must be a number, got ${JSON.stringify(value)}`);
     return parsed;
   };
   for (const key of params.keys()) {
     if (!['ttlMs', 'shards', 'dialTimeoutMs', 'instanceId'].includes(key)) {
-      problems.push(`unknown query parameter ${JSON.stringify(key)} (allowed: ttlMs, shards, dialTimeoutMs, instanceId)`);
+      problems.push(
+        `unknown query parameter ${JSON.stringify(key)} (allowed: ttlMs, shards, dialTimeoutMs, instanceId)`,
+      );
     }
   }
   const ttlMs = numeric('ttlMs');

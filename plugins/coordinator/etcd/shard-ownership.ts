@@ -17,6 +17,16 @@ import type { Etcd3 } from 'etcd3';
 export interface ShardSession {
   /** The etcd lease id of the live session, or undefined while there is none. */
   liveLeaseId(): string | undefined;
+  /** etcd refused `leaseId` as unknown: the session is gone (revoked, or expired unnoticed). */
+  leaseLost(leaseId: string): void;
+}
+
+/** Whether etcd answered that a lease does not exist (expired or revoked). */
+export function isLeaseNotFound(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.name === 'EtcdLeaseInvalidError' || /requested lease not found/i.test(error.message))
+  );
 }
 
 /** Called with shard → epoch whenever the owned set of a shard count changes. */
@@ -132,6 +142,17 @@ export class ShardOwnership {
       this.#set(total, new Map());
       return;
     }
+    try {
+      await this.#balanceWith(total, leaseId);
+    } catch (error) {
+      if (!isLeaseNotFound(error)) throw error;
+      // Owns nothing until a new session claims shards again (with new epochs).
+      this.#set(total, new Map());
+      this.#session.leaseLost(leaseId);
+    }
+  }
+
+  async #balanceWith(total: number, leaseId: string): Promise<void> {
     const dir = `${this.#prefix}/shards/${total}/`;
     const [candidates, shards] = await Promise.all([
       this.#client.getAll().prefix(this.candidatesPrefix).keys(),

@@ -129,6 +129,8 @@ export interface RemoteTransport extends Transport, AsyncDisposable {
   reportResult(workerId: string, result: Omit<TaskResult, 'workerId'>): void;
   /** Ids of the workers connected now. */
   workers(): string[];
+  /** Whether `workerId` is a worker connected over a session now. */
+  hasWorker(workerId: string): boolean;
   /** The latest heartbeat load of each connected worker (absent until its first heartbeat). */
   workerLoads(): Map<string, ReportedWorkerLoad>;
   /** Ends every session (server shutdown); their attempts are handed back. */
@@ -418,6 +420,11 @@ class RemoteTransportImpl implements RemoteTransport {
 
   workers(): string[] {
     return [...this.#live.keys()];
+  }
+
+  /** Whether `workerId` is a worker connected over a session now. */
+  hasWorker(workerId: string): boolean {
+    return this.#live.has(workerId);
   }
 
   workerLoads(): Map<string, ReportedWorkerLoad> {

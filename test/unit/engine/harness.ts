@@ -18,7 +18,7 @@ import { formatDiagnostic } from '../../../engine/errors.js';
 import type { EngineEventName, EngineEvents } from '../../../engine/events.js';
 import type { TaskHandler } from '../../../engine/handler.js';
 import type { EngineOptions } from '../../../engine/options.js';
-import type { Balancer, CheckpointStore, RunStatus, Transport } from '../../../engine/stages.js';
+import type { Balancer, CheckpointStore, Coordinator, RunStatus, Transport } from '../../../engine/stages.js';
 import { LocalWorker } from '../../../engine/worker.js';
 import { createAvlBalancer } from '../../../plugins/balancer/avl/index.js';
 import { createMemoryCheckpointStore } from '../../../plugins/checkpoint/memory/index.js';
@@ -34,6 +34,8 @@ export interface HarnessOptions {
   handlers?: Record<string, TaskHandler>;
   /** A store to use (and keep open on close), e.g. to resume a run in a second engine. */
   store?: CheckpointStore;
+  /** A coordinator to use instead of a new in-process one (closed with the harness). */
+  coordinator?: Coordinator;
   /** Engine options other than the stages. */
   engine?: Partial<Omit<EngineOptions, 'store' | 'transport' | 'balancer' | 'coordinator'>>;
 }
@@ -55,7 +57,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const ownStore = options.store === undefined;
   const transport = createInProcessTransport();
   const balancer = createAvlBalancer();
-  const coordinator = createInProcessCoordinator();
+  const coordinator = options.coordinator ?? createInProcessCoordinator();
   const engine = new Engine({ ...options.engine, store, transport, balancer, coordinator });
   const handlers = new Map<string, TaskHandler>(Object.entries(options.handlers ?? {}));
   const capacity = options.capacity ?? 4;

@@ -1,0 +1,399 @@
+/**
+ * Distributed mode end to end, on the real servers: 3 `smartqueue serve` instances (Kafka
+ * transport, etcd coordinator, one shared store: Cassandra, then Redis) and 4 `smartqueue worker
+ * --transport kafka://` processes run 20 workflows plus 2,000 submitted tasks. Meanwhile the test
+ * kill -9's one scheduler and one worker (while it runs attempts) and restarts the Kafka broker.
+ * Afterwards every task has exactly one recorded success, no run is stuck, and no task ran again
+ * after one of its executions had completed on a worker that lived; the repeated executions
+ * there were (attempts of the killed worker, re-dispatches while an execution was still under
+ * way) are counted and printed.
+ *
+ * Also: `smartqueue replay <run> --store cassandra://...` finishes a run whose scheduler and
+ * worker were both killed in distributed mode.
+ *
+ * Needs `npm run build` (the processes run bin/smartqueue.js) and Kafka, etcd, Redis and
+ * Cassandra (`bash scripts/services up`); with CI=true a missing one fails the test.
+ */
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { CheckpointStore } from '../../engine/stages.js';
+import { createSmartQueueClient } from '../../plugins/api/grpc/index.js';
+import type { SmartQueueClient } from '../../plugins/api/grpc/index.js';
+import { openStore } from '../../runtime/open-store.js';
+import { probeService, serviceAddress, serviceHostPort, withService } from '../support/services.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin/smartqueue.js');
+const HANDLERS = path.join(ROOT, 'test/fixtures/cluster/handlers.ts');
+const run = promisify(execFile);
+
+const available = (
+  await Promise.all((['kafka', 'etcd', 'redis', 'cassandra'] as const).map((s) => probeService(s)))
+).every(Boolean);
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const procs: Proc[] = [];
+const clients: SmartQueueClient[] = [];
+const dirs: string[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  const all = procs.splice(0);
+  for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  await Promise.all(all.map((p) => p.exited));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+afterAll(async () => {
+  for (const c of cleanups.splice(0)) await c().catch(() => {});
+});
+
+function start(name: string, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const p = { name, child, output: () => out, exited };
+  procs.push(p);
+  return p;
+}
+
+async function until<T>(
+  what: string,
+  ms: number,
+  check: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The store URLs of one test: a fresh Cassandra keyspace (migrated by the CLI) or Redis prefix. */
+async function freshStore(kind: 'cassandra' | 'redis', id: string): Promise<string> {
+  if (kind === 'redis') {
+    const { host, port } = serviceHostPort('redis');
+    return `redis://${host}:${port}/0?prefix=sq-cluster-${id}`;
+  }
+  const { host, port } = serviceHostPort('cassandra');
+  const keyspace = `sq_cluster_${id.replace(/-/g, '_')}`;
+  const spec = `cassandra://${host}:${port}/${keyspace}?dc=datacenter1`;
+  const migrated = await run(process.execPath, [BIN, 'store', 'migrate', '--store', spec], { cwd: ROOT });
+  expect(migrated.stdout).toMatch(/migrated from v0 to v\d+/);
+  cleanups.push(async () => {
+    const cassandra = await import('cassandra-driver');
+    const client = new cassandra.default.Client({
+      contactPoints: [`${host}:${port}`],
+      localDataCenter: 'datacenter1',
+    });
+    await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+    await client.shutdown();
+  });
+  return spec;
+}
+
+interface ClusterSetup {
+  id: string;
+  store: string;
+  kafka: string;
+  etcd: string;
+  execLog: string;
+}
+
+function setup(storeSpec: string, id: string): ClusterSetup {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sq-cluster-'));
+  dirs.push(dir);
+  const kafkaAddress = serviceAddress('kafka');
+  const etcd = serviceHostPort('etcd');
+  return {
+    id,
+    store: storeSpec,
+    // Short consumer sessions and heartbeats, so a killed worker's partitions and attempts move
+    // within seconds.
+    kafka: `kafka://${kafkaAddress}?prefix=sqc-${id}&partitions=8&heartbeatIntervalMs=500&sessionTimeoutMs=6000`,
+    etcd: `etcd://${etcd.host}:${etcd.port}/sqc-${id}?ttlMs=3000`,
+    execLog: path.join(dir, 'executions.log'),
+  };
+}
+
+function startScheduler(s: ClusterSetup, name: string): Proc {
+  return start(name, [
+    'serve',
+    '--listen',
+    '127.0.0.1:0',
+    '--store',
+    s.store,
+    '--transport',
+    s.kafka,
+    '--coordinator',
+    s.etcd,
+    '--cluster-shards',
+    '12',
+    '--instance-id',
+    name,
+  ]);
+}
+
+function startWorker(s: ClusterSetup, name: string, capacity = 16): Proc {
+  return start(
+    name,
+    ['worker', '--transport', s.kafka, '--id', name, '--capacity', String(capacity), '--handlers', HANDLERS],
+    { SMARTQUEUE_TEST_EXEC_LOG: s.execLog, SMARTQUEUE_TEST_WORKER: name },
+  );
+}
+
+/** A 10-task DAG of `work` tasks: two fan-outs joined, as YAML. */
+function workflowYaml(name: string): string {
+  const tasks = [
+    `  - id: extract\n    uses: work`,
+    ...Array.from({ length: 4 }, (_, i) => `  - id: part-${i}\n    uses: work\n    needs: [extract]`),
+    `  - id: merge\n    uses: work\n    needs: [part-0, part-1, part-2, part-3]`,
+    ...Array.from({ length: 3 }, (_, i) => `  - id: report-${i}\n    uses: work\n    needs: [merge]`),
+    `  - id: publish\n    uses: work\n    needs: [report-0, report-1, report-2]`,
+  ];
+  return `apiVersion: smartqueue/v1\nkind: Workflow\nmetadata:\n  name: ${name}\nspec:\n  tasks:\n${tasks.join('\n')}\n`;
+}
+
+async function listening(p: Proc): Promise<string> {
+  return until(`${p.name} to listen`, 30_000, () => {
+    if (p.child.exitCode !== null) throw new Error(`${p.name} exited:\n${p.output()}`);
+    return /listening on (\S+)/.exec(p.output())?.[1];
+  });
+}
+
+/** One executions log line per start and end of a `work` attempt. */
+function executions(file: string) {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [at, what, runId, taskId, attempt, worker] = line.split('\t');
+      return {
+        at: Number(at),
+        what: what!,
+        runId: runId!,
+        taskId: taskId!,
+        attempt: Number(attempt),
+        worker: worker!,
+      };
+    });
+}
+
+async function restartKafka(): Promise<void> {
+  await run('bash', [path.join(ROOT, 'scripts/services'), 'down', 'kafka'], { cwd: ROOT });
+  await run('bash', [path.join(ROOT, 'scripts/services'), 'up', 'kafka'], { cwd: ROOT });
+}
+
+for (const kind of ['cassandra', 'redis'] as const) {
+  withService(kind, available, `distributed mode on Kafka, etcd and ${kind}`, () => {
+    describe(`distributed mode on Kafka, etcd and ${kind}`, () => {
+      it('3 schedulers and 4 workers run 20 workflows and 2,000 tasks through a scheduler kill, a worker kill and a broker restart', async () => {
+        const id = randomUUID().slice(0, 8);
+        const s = setup(await freshStore(kind, id), id);
+        const schedulers = ['s1', 's2', 's3'].map((n) => startScheduler(s, n));
+        const addresses = await Promise.all(schedulers.map(listening));
+        const workers = ['w1', 'w2', 'w3', 'w4'].map((n) => startWorker(s, n));
+        for (const w of ['w1', 'w2', 'w3', 'w4'])
+          await until(`${w} to join`, 60_000, () =>
+            schedulers.every((p) => p.output().includes(`worker ${w} joined`)),
+          );
+        const cs = addresses.map((a) => createSmartQueueClient(a));
+        clients.push(...cs);
+
+        // 20 workflows, spread over the three schedulers.
+        const workflowRuns: string[] = [];
+        for (let i = 0; i < 20; i++) {
+          const r = await cs[i % 3]!.submitWorkflow({
+            yaml: workflowYaml(`flow-${i}`),
+            fileName: `flow-${i}.yaml`,
+          });
+          workflowRuns.push(r.runId);
+        }
+        // 2,000 tasks: per scheduler a namespace, in batches of 100 (10 chains of 10).
+        const namespaceRuns = new Set<string>();
+        let submitted = 0;
+        for (let b = 0; b < 20; b++) {
+          const c = cs[b % 3]!;
+          const tasks = Array.from({ length: 100 }, (_, i) => ({
+            taskId: `b${b}-c${Math.floor(i / 10)}-${i % 10}`,
+            handler: 'work',
+            needs: i % 10 === 0 ? [] : [`b${b}-c${Math.floor(i / 10)}-${(i % 10) - 1}`],
+          }));
+          const r = await c.submitTasks({ namespace: `bulk-${b % 3}`, tasks });
+          expect(r.tasks).toHaveLength(100);
+          for (const t of r.tasks) namespaceRuns.add(t.runId);
+          submitted += r.tasks.length;
+        }
+        expect(submitted).toBe(2000);
+        expect(namespaceRuns.size).toBe(3);
+
+        // Faults, while work is under way: a scheduler, a worker, the broker.
+        await until(
+          'some progress',
+          60_000,
+          () => executions(s.execLog).filter((e) => e.what === 'end').length > 300,
+        );
+        schedulers[1]!.child.kill('SIGKILL');
+        // A worker killed while it holds attempts: one with a start and no end yet.
+        const victim = await until('a worker to be mid-attempt', 60_000, () => {
+          const log = executions(s.execLog);
+          const ended = new Set(
+            log.filter((e) => e.what === 'end').map((e) => `${e.worker}/${e.runId}/${e.taskId}/${e.attempt}`),
+          );
+          return log.find(
+            (e) => e.what === 'start' && !ended.has(`${e.worker}/${e.runId}/${e.taskId}/${e.attempt}`),
+          )?.worker;
+        });
+        workers.find((w) => w.name === victim)!.child.kill('SIGKILL');
+        const killedWorkerAt = Date.now();
+        await restartKafka();
+
+        // Everything finishes: read the shared store directly.
+        const store: CheckpointStore = await openStore(s.store);
+        try {
+          const allRuns = [...workflowRuns, ...namespaceRuns];
+          await until('every task to succeed', 240_000, async () => {
+            for (const runId of allRuns) {
+              const tasks = await store.getTasks(runId);
+              if (tasks.length === 0 || tasks.some((t) => t.status !== 'succeeded')) return undefined;
+            }
+            return true;
+          }).catch(async (err: unknown) => {
+            const lines = [];
+            for (const runId of allRuns) {
+              const tasks = await store.getTasks(runId);
+              const open = tasks.filter((t) => t.status !== 'succeeded');
+              if (open.length)
+                lines.push(`${runId}: ${open.length} open, e.g. ${JSON.stringify(open.slice(0, 2))}`);
+            }
+            const tails = procs.map((p) => `--- ${p.name}\n${p.output().slice(-1500)}`).join('\n');
+            throw new Error(`${String(err)}\n${lines.join('\n')}\n${tails}`);
+          });
+          for (const runId of workflowRuns)
+            await until(`workflow run ${runId} to finish`, 30_000, async () =>
+              (await store.getRun(runId))?.status === 'succeeded' ? true : undefined,
+            );
+
+          // Exactly one recorded success per task; nothing ran after its success was recorded.
+          const log = executions(s.execLog);
+          let tasks = 0;
+          // Per task, its executions in start order. A repeat counts as "after completion" when an
+          // earlier execution of the task had already ended on a worker that was not killed: the
+          // task had run to the end, and ran again anyway.
+          const repeats = { total: 0, ofKilledWorker: 0, beforeAnyEnd: 0, afterCompletion: 0 };
+          const afterCompletion: string[] = [];
+          for (const runId of allRuns) {
+            const successes = new Map<string, number>();
+            for (const e of await store.getEvents(runId))
+              if (e.type === 'task:attempt:succeeded' && e.taskId)
+                successes.set(e.taskId, (successes.get(e.taskId) ?? 0) + 1);
+            const records = await store.getTasks(runId);
+            tasks += records.length;
+            for (const t of records) {
+              expect(successes.get(t.taskId), `${runId}/${t.taskId}`).toBe(1);
+              const mine = log.filter((e) => e.runId === runId && e.taskId === t.taskId);
+              const starts = mine.filter((e) => e.what === 'start').sort((a, b) => a.at - b.at);
+              expect(starts.length, `${runId}/${t.taskId} ran`).toBeGreaterThanOrEqual(1);
+              for (const again of starts.slice(1)) {
+                repeats.total++;
+                const endedBefore = mine.filter((e) => e.what === 'end' && e.at <= again.at);
+                if (endedBefore.length === 0) repeats.beforeAnyEnd++;
+                else if (endedBefore.every((e) => e.worker === victim)) repeats.ofKilledWorker++;
+                else {
+                  repeats.afterCompletion++;
+                  afterCompletion.push(`${runId}/${t.taskId} attempt ${again.attempt} on ${again.worker}`);
+                }
+              }
+            }
+          }
+          expect(tasks).toBe(20 * 10 + 2000);
+          process.stdout.write(
+            `cluster (${kind}): ${tasks} tasks, each with one recorded success. Repeated executions: ${repeats.total} ` +
+              `(${repeats.beforeAnyEnd} while no execution of the task had ended yet, ${repeats.ofKilledWorker} after one ` +
+              `ended on the killed worker ${victim} whose result never got out, ${repeats.afterCompletion} after a ` +
+              `completed execution elsewhere). Worker killed ${Math.round((Date.now() - killedWorkerAt) / 1000)} s before the end.\n`,
+          );
+          expect(afterCompletion).toEqual([]);
+          // The survivors took the killed scheduler's runs over.
+          const takeovers = schedulers.filter((p) => p !== schedulers[1]).map((p) => p.output());
+          expect(takeovers.join('\n')).toMatch(/cluster: resumed run/);
+        } finally {
+          await store.close();
+        }
+      }, 420_000);
+
+      if (kind === 'cassandra') {
+        it('smartqueue replay --store cassandra://... finishes a run whose scheduler and worker were killed', async () => {
+          const id = randomUUID().slice(0, 8);
+          const s = setup(await freshStore('cassandra', id), id);
+          const scheduler = startScheduler(s, 'solo');
+          const address = await listening(scheduler);
+          const worker = startWorker(s, 'wsolo', 4);
+          await until('wsolo to join', 60_000, () => scheduler.output().includes('worker wsolo joined'));
+          const client = createSmartQueueClient(address);
+          clients.push(client);
+          const { runId } = await client.submitWorkflow({
+            yaml: workflowYaml('replayed'),
+            fileName: 'replayed.yaml',
+          });
+          await until('the first tasks to finish', 60_000, () =>
+            executions(s.execLog).some(
+              (e) => e.runId === runId && e.what === 'end' && e.taskId.startsWith('part-'),
+            ),
+          );
+          scheduler.child.kill('SIGKILL');
+          worker.child.kill('SIGKILL');
+          await Promise.all([scheduler.exited, worker.exited]);
+
+          const replay = await run(
+            process.execPath,
+            [BIN, 'replay', runId, '--store', s.store, '--handlers', HANDLERS, '--json'],
+            {
+              cwd: ROOT,
+              env: { ...process.env, SMARTQUEUE_TEST_EXEC_LOG: s.execLog, SMARTQUEUE_TEST_WORKER: 'replay' },
+            },
+          );
+          expect(replay.stdout).toMatch(/succeeded/);
+          const store = await openStore(s.store);
+          try {
+            expect((await store.getRun(runId))?.status).toBe('succeeded');
+            const successes = new Map<string, number>();
+            for (const e of await store.getEvents(runId))
+              if (e.type === 'task:attempt:succeeded')
+                successes.set(e.taskId!, (successes.get(e.taskId!) ?? 0) + 1);
+            expect(successes.size).toBe(10);
+            expect([...successes.values()].every((n) => n === 1)).toBe(true);
+            // The replay ran only what had not succeeded before the kill.
+            const replayed = executions(s.execLog).filter((e) => e.runId === runId && e.worker === 'replay');
+            expect(replayed.length).toBeGreaterThan(0);
+            expect(replayed.some((e) => e.taskId === 'extract')).toBe(false);
+          } finally {
+            await store.close();
+          }
+        }, 180_000);
+      }
+    });
+  });
+}
