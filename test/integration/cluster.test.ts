@@ -94,7 +94,20 @@ async function until<T>(
 async function freshStore(kind: 'cassandra' | 'redis', id: string): Promise<string> {
   if (kind === 'redis') {
     const { host, port } = serviceHostPort('redis');
-    return `redis://${host}:${port}/0?prefix=sq-cluster-${id}`;
+    const prefix = `sq-cluster-${id}`;
+    cleanups.push(async () => {
+      const { Redis } = await import('ioredis');
+      const redis = new Redis({ host, port, lazyConnect: true });
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+    });
+    return `redis://${host}:${port}/0?prefix=${prefix}`;
   }
   const { host, port } = serviceHostPort('cassandra');
   const keyspace = `sq_cluster_${id.replace(/-/g, '_')}`;
@@ -124,6 +137,15 @@ interface ClusterSetup {
 function setup(storeSpec: string, id: string): ClusterSetup {
   const dir = mkdtempSync(path.join(tmpdir(), 'sq-cluster-'));
   dirs.push(dir);
+  // The test's topics go when the file is done.
+  cleanups.push(async () => {
+    const { Kafka, logLevel } = await import('kafkajs');
+    const admin = new Kafka({ brokers: [serviceAddress('kafka')], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`sqc-${id}.`));
+    if (topics.length) await admin.deleteTopics({ topics });
+    await admin.disconnect();
+  });
   const kafkaAddress = serviceAddress('kafka');
   const etcd = serviceHostPort('etcd');
   return {
