@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RunRecord } from '../../engine/stages.js';
 import {
   createRedisCheckpointStore,
   redisCheckpointStoreOptionsFromUrl,
@@ -12,6 +11,7 @@ import {
 } from '../../plugins/checkpoint/redis/index.js';
 import { probeService, serviceAddress, serviceHostPort, withService } from '../support/services.js';
 import { checkpointStoreConformance, expectCode } from './checkpoint-store.js';
+import { completion, run, tick } from '../support/checkpoints.js';
 
 const available = await probeService('redis');
 const url = serviceAddress('redis').includes('://')
@@ -74,24 +74,6 @@ withService('redis', available, 'Redis checkpoint store', () => {
     },
     { crossProcess: true },
   );
-
-  const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-  function run(runId: string, createdAt = 1_700_000_000_000): RunRecord {
-    return {
-      runId,
-      workflowName: 'etl',
-      workflow: { name: 'etl', tasks: [] },
-      params: {},
-      status: 'running',
-      shardKey: 'k',
-      createdAt,
-    };
-  }
-
-  function completion(runId: string, taskId: string, attempt = 1, workerId = 'w1') {
-    return { runId, taskId, attempt, workerId, outputs: { by: workerId }, startedAt: 1, finishedAt: 2 };
-  }
 
   describe('Redis checkpoint store', () => {
     let prefix: string;

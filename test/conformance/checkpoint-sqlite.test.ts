@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../engine/stages.js';
 import {
   createSqliteCheckpointStore,
   resolveSqliteCheckpointStoreOptions,
@@ -11,6 +10,7 @@ import {
   type SqliteCheckpointStoreOptions,
 } from '../../plugins/checkpoint/sqlite/index.js';
 import { checkpointStoreConformance, expectCode } from './checkpoint-store.js';
+import { completion, run, tick } from '../support/checkpoints.js';
 
 checkpointStoreConformance(
   'sqlite',
@@ -38,24 +38,6 @@ checkpointStoreConformance(
   },
   { crossProcess: true },
 );
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-function run(runId: string, createdAt = 1_700_000_000_000): RunRecord {
-  return {
-    runId,
-    workflowName: 'etl',
-    workflow: { name: 'etl', tasks: [] },
-    params: {},
-    status: 'running',
-    shardKey: 'k',
-    createdAt,
-  };
-}
-
-function completion(runId: string, taskId: string, attempt = 1, workerId = 'w1') {
-  return { runId, taskId, attempt, workerId, outputs: { by: workerId }, startedAt: 1, finishedAt: 2 };
-}
 
 describe('SQLite checkpoint store', () => {
   let dir: string;

@@ -75,5 +75,5 @@ export function withService(
     return;
   }
   process.stderr.write(`${title}: SKIPPED, ${hint}\n`);
-  describe.skip(title, register);
+  describe.skipIf(!available)(title, register);
 }
