@@ -14,8 +14,7 @@
  * Needs `npm run build` (the processes run bin/smartqueue.js) and Kafka, etcd, Redis and
  * Cassandra (`bash scripts/services up`); with CI=true a missing one fails the test.
  */
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,10 +25,10 @@ import type { CheckpointStore } from '../../engine/stages.js';
 import { createSmartQueueClient } from '../../plugins/api/grpc/index.js';
 import type { SmartQueueClient } from '../../plugins/api/grpc/index.js';
 import { openStore } from '../../runtime/open-store.js';
+import { BIN, killAllCli, ROOT, startCli, startedCli, until } from '../support/processes.js';
+import type { CliProcess } from '../support/processes.js';
 import { probeService, serviceAddress, serviceHostPort, withService } from '../support/services.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/smartqueue.js');
 const HANDLERS = path.join(ROOT, 'test/fixtures/cluster/handlers.ts');
 const run = promisify(execFile);
 
@@ -37,23 +36,13 @@ const available = (
   await Promise.all((['kafka', 'etcd', 'redis', 'cassandra'] as const).map((s) => probeService(s)))
 ).every(Boolean);
 
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-const procs: Proc[] = [];
 const clients: SmartQueueClient[] = [];
 const dirs: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  const all = procs.splice(0);
-  for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await Promise.all(all.map((p) => p.exited));
+  await killAllCli();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -61,34 +50,14 @@ afterAll(async () => {
   for (const c of cleanups.splice(0)) await c().catch(() => {});
 });
 
-function start(name: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const p = { name, child, output: () => out, exited };
-  procs.push(p);
-  return p;
-}
-
-async function until<T>(
+type Proc = CliProcess;
+const start = startCli;
+/** Waits for `check` (every 100 ms: some checks read the executions log). */
+const poll = <T>(
   what: string,
   ms: number,
-  check: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+) => until(what, ms, check, 100);
 
 /** The store URLs of one test: a fresh Cassandra keyspace (migrated by the CLI) or Redis prefix. */
 async function freshStore(kind: 'cassandra' | 'redis', id: string): Promise<string> {
@@ -198,7 +167,7 @@ function workflowYaml(name: string): string {
 }
 
 async function listening(p: Proc): Promise<string> {
-  return until(`${p.name} to listen`, 30_000, () => {
+  return poll(`${p.name} to listen`, 30_000, () => {
     if (p.child.exitCode !== null) throw new Error(`${p.name} exited:\n${p.output()}`);
     return /listening on (\S+)/.exec(p.output())?.[1];
   });
@@ -238,7 +207,7 @@ for (const kind of ['cassandra', 'redis'] as const) {
         const addresses = await Promise.all(schedulers.map(listening));
         const workers = ['w1', 'w2', 'w3', 'w4'].map((n) => startWorker(s, n));
         for (const w of ['w1', 'w2', 'w3', 'w4'])
-          await until(`${w} to join`, 60_000, () =>
+          await poll(`${w} to join`, 60_000, () =>
             schedulers.every((p) => p.output().includes(`worker ${w} joined`)),
           );
         const cs = addresses.map((a) => createSmartQueueClient(a));
@@ -272,14 +241,14 @@ for (const kind of ['cassandra', 'redis'] as const) {
         expect(namespaceRuns.size).toBe(3);
 
         // Faults, while work is under way: a scheduler, a worker, the broker.
-        await until(
+        await poll(
           'some progress',
           60_000,
           () => executions(s.execLog).filter((e) => e.what === 'end').length > 300,
         );
         schedulers[1]!.child.kill('SIGKILL');
         // A worker killed while it holds attempts: one with a start and no end yet.
-        const victim = await until('a worker to be mid-attempt', 60_000, () => {
+        const victim = await poll('a worker to be mid-attempt', 60_000, () => {
           const log = executions(s.execLog);
           const ended = new Set(
             log.filter((e) => e.what === 'end').map((e) => `${e.worker}/${e.runId}/${e.taskId}/${e.attempt}`),
@@ -296,7 +265,7 @@ for (const kind of ['cassandra', 'redis'] as const) {
         const store: CheckpointStore = await openStore(s.store);
         try {
           const allRuns = [...workflowRuns, ...namespaceRuns];
-          await until('every task to succeed', 240_000, async () => {
+          await poll('every task to succeed', 240_000, async () => {
             for (const runId of allRuns) {
               const tasks = await store.getTasks(runId);
               if (tasks.length === 0 || tasks.some((t) => t.status !== 'succeeded')) return undefined;
@@ -310,11 +279,13 @@ for (const kind of ['cassandra', 'redis'] as const) {
               if (open.length)
                 lines.push(`${runId}: ${open.length} open, e.g. ${JSON.stringify(open.slice(0, 2))}`);
             }
-            const tails = procs.map((p) => `--- ${p.name}\n${p.output().slice(-1500)}`).join('\n');
+            const tails = startedCli()
+              .map((p) => `--- ${p.name}\n${p.output().slice(-1500)}`)
+              .join('\n');
             throw new Error(`${String(err)}\n${lines.join('\n')}\n${tails}`);
           });
           for (const runId of workflowRuns)
-            await until(`workflow run ${runId} to finish`, 30_000, async () =>
+            await poll(`workflow run ${runId} to finish`, 30_000, async () =>
               (await store.getRun(runId))?.status === 'succeeded' ? true : undefined,
             );
 
@@ -373,14 +344,14 @@ for (const kind of ['cassandra', 'redis'] as const) {
           const scheduler = startScheduler(s, 'solo');
           const address = await listening(scheduler);
           const worker = startWorker(s, 'wsolo', 4);
-          await until('wsolo to join', 60_000, () => scheduler.output().includes('worker wsolo joined'));
+          await poll('wsolo to join', 60_000, () => scheduler.output().includes('worker wsolo joined'));
           const client = createSmartQueueClient(address);
           clients.push(client);
           const { runId } = await client.submitWorkflow({
             yaml: workflowYaml('replayed'),
             fileName: 'replayed.yaml',
           });
-          await until('the first tasks to finish', 60_000, () =>
+          await poll('the first tasks to finish', 60_000, () =>
             executions(s.execLog).some(
               (e) => e.runId === runId && e.what === 'end' && e.taskId.startsWith('part-'),
             ),

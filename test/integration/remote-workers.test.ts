@@ -3,8 +3,6 @@
  * on 127.0.0.1, driven by the real typed gRPC client. Needs `npm run build` (the processes run
  * bin/smartqueue.js). Heartbeats every 200 ms, so a silent worker is lost within ~0.7 s.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,11 +12,11 @@ import { bearerInterceptor } from '../../plugins/api/grpc/auth.js';
 import { createSmartQueueClient } from '../../plugins/api/grpc/index.js';
 import type { SmartQueueClient } from '../../plugins/api/grpc/index.js';
 import { createSqliteCheckpointStore } from '../../plugins/checkpoint/sqlite/index.js';
+import { killAllCli, ROOT, startCli, until } from '../support/processes.js';
+import type { CliProcess } from '../support/processes.js';
 import type { Run__Output } from '../../proto/generated/smartqueue/v1/Run.js';
 import type { TaskUpdate__Output } from '../../proto/generated/smartqueue/v1/TaskUpdate.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/smartqueue.js');
 const EXAMPLES = path.join(ROOT, 'workflows/examples');
 const HANDLERS = path.join(ROOT, 'test/fixtures/remote/handlers.ts');
 const HEARTBEAT_MS = 200;
@@ -28,54 +26,18 @@ const PARAMS: Record<string, Record<string, string>> = {
   'order-processing': { orderId: 'o-1', customerId: 'c-1', amount: '42.5' },
 };
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-const procs: Proc[] = [];
 const clients: SmartQueueClient[] = [];
 const dirs: string[] = [];
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  const all = procs.splice(0);
-  for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await Promise.all(all.map((p) => p.exited));
-  for (const p of all) expect(p.child.exitCode !== null || p.child.signalCode !== null).toBe(true);
+  for (const p of await killAllCli())
+    expect(p.child.exitCode !== null || p.child.signalCode !== null).toBe(true);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function start(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const p = { child, output: () => out, exited };
-  procs.push(p);
-  return p;
-}
-
-/** Polls `check` every 20 ms until it returns a value, for at most `ms`. */
-async function until<T>(
-  what: string,
-  ms: number,
-  check: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+type Proc = CliProcess;
+const start = (args: string[], env: Record<string, string> = {}): Proc => startCli(args[0]!, args, env);
 
 interface Cluster {
   serve: Proc;
