@@ -554,6 +554,7 @@ export class Engine {
   private requeueLost(
     key: string,
     reason: string,
+    resend = false,
   ): { runId: string; taskId: string; attempt: number } | undefined {
     const slot = this.inflight.get(key);
     if (!slot) return undefined;
@@ -585,14 +586,18 @@ export class Engine {
       workerId: slot.workerId,
       reason,
     });
+    task.resend = resend;
     if (!run.cancelled) this.enqueue(run, task);
     return { runId, taskId, attempt: task.attempt };
   }
 
   /**
    * A resumed task whose attempt was in flight when its scheduler died: waits `ms` for that
-   * attempt's result (it counts as dispatched, to no worker this balancer knows), then hands it
-   * back for a new attempt.
+   * attempt's result (it counts as dispatched, to no worker this balancer knows), then sends the
+   * same attempt again rather than a new one. The dead scheduler may never have sent it; or it
+   * did and the result is late (a broker outage): then the copy reaches the worker that has the
+   * attempt (same shard, same partition), which answers from its record of finished attempts
+   * instead of running it twice, and a result of either copy completes the attempt.
    */
   private awaitResumedAttempt(task: RuntimeTask, ms: number): void {
     const attempt = task.attempt;
@@ -604,7 +609,11 @@ export class Engine {
     task.retryTimer = setTimeout(() => {
       task.retryTimer = undefined;
       if (task.status !== 'dispatched' || task.attempt !== attempt || !this.inflight.has(key)) return;
-      this.requeueLost(key, `no result within ${ms} ms of the takeover`);
+      this.requeueLost(
+        key,
+        `no result within ${ms} ms of the takeover: sending attempt ${attempt} again`,
+        true,
+      );
       this.dispatcher.schedule();
     }, ms);
   }
@@ -827,7 +836,8 @@ export class Engine {
   private send(task: RuntimeTask, workerId: string): void {
     const run = this.runs.get(task.runId)!;
     const now = Date.now();
-    const attempt = task.attempt + 1;
+    const attempt = task.resend && task.attempt > 0 ? task.attempt : task.attempt + 1;
+    task.resend = false;
     // Resolve expressions before taking a worker slot: a failure here fails the task for good.
     let handler: HandlerSpec;
     let idempotencyKey: string;

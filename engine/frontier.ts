@@ -42,6 +42,8 @@ export interface RuntimeTask {
   shard?: number;
   heap?: HeapHandle;
   retryTimer?: NodeJS.Timeout;
+  /** The next dispatch sends the current attempt again instead of a new one (takeovers). */
+  resend?: boolean;
   outputs?: Record<string, unknown>;
   error?: string;
 }

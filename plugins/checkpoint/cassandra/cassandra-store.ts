@@ -151,11 +151,12 @@ class CassandraStore implements CassandraCheckpointStore {
     const ids = [...taskIds];
     return this.#queue.task(async () => {
       const names = Object.keys(cols);
-      const inserted = await this.#log.exec(
+      const inserted = await this.#log.insertOnce(
         `INSERT INTO ${this.#ks}.runs (run_id, ${names.join(', ')}) VALUES (?${', ?'.repeat(names.length)}) IF NOT EXISTS`,
         [run.runId, ...Object.values(cols)],
+        cols,
       );
-      if (inserted[0]?.['[applied]'] !== true) {
+      if (!inserted) {
         throw new SmartQueueError('ALREADY_EXISTS', `run ${run.runId} already exists`, {
           details: { runId: run.runId },
         });

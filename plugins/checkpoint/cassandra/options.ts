@@ -74,6 +74,14 @@ export interface CassandraCheckpointStoreOptions {
    * @default 12000
    */
   requestTimeoutMs?: number;
+  /**
+   * How long a write that failed with a transient error (a timeout, no host, overload) keeps
+   * being retried, in ms. Such a write may have been applied anyway: each retry first finds out
+   * (a SERIAL read for lightweight transactions), so nothing is applied twice.
+   * 0 turns retries off.
+   * @default 30000
+   */
+  retryBudgetMs?: number;
 }
 
 /** {@link CassandraCheckpointStoreOptions} with defaults applied. */
@@ -134,10 +142,12 @@ export function resolveCassandraCheckpointStoreOptions(
     eventBucketSize: raw?.eventBucketSize ?? 1000,
     connectTimeoutMs: raw?.connectTimeoutMs ?? 5000,
     requestTimeoutMs: raw?.requestTimeoutMs ?? 12000,
+    retryBudgetMs: raw?.retryBudgetMs ?? 30_000,
   };
   for (const [field, value] of Object.entries(ints)) {
-    if (!Number.isSafeInteger(value) || value < 1)
-      problems.push(`${field} must be an integer >= 1, got ${String(value)}`);
+    const min = field === 'retryBudgetMs' ? 0 : 1; // 0: no retries
+    if (!Number.isSafeInteger(value) || value < min)
+      problems.push(`${field} must be an integer >= ${min}, got ${String(value)}`);
   }
   const credentials = raw?.credentials;
   if (
@@ -190,7 +200,7 @@ function checkReplication(r: CassandraReplication): string | undefined {
 /**
  * Parses `cassandra://[user:pass@]host1:9042[,host2:9042]/<keyspace>?dc=datacenter1&replication=SimpleStrategy:1`
  * (or `replication=NetworkTopologyStrategy:dc1=3,dc2=3`; also `consistency`, `flushIntervalMs`,
- * `maxBatch`, `eventBucketSize`). TLS is configured through options, not the URL. The result is
+ * `maxBatch`, `eventBucketSize`, `requestTimeoutMs`, `retryBudgetMs`). TLS is configured through options, not the URL. The result is
  * validated by {@link resolveCassandraCheckpointStoreOptions}.
  */
 export function cassandraCheckpointStoreOptionsFromUrl(url: string): CassandraCheckpointStoreOptions {
@@ -222,7 +232,13 @@ export function cassandraCheckpointStoreOptionsFromUrl(url: string): CassandraCh
   if (replication !== null) options.replication = parseReplication(replication);
   const consistency = query.get('consistency');
   if (consistency !== null) options.consistency = consistency as CassandraConsistency;
-  for (const key of ['flushIntervalMs', 'maxBatch', 'eventBucketSize'] as const) {
+  for (const key of [
+    'flushIntervalMs',
+    'maxBatch',
+    'eventBucketSize',
+    'requestTimeoutMs',
+    'retryBudgetMs',
+  ] as const) {
     const value = query.get(key);
     if (value !== null) options[key] = Number(value);
   }

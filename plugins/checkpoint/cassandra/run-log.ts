@@ -7,7 +7,7 @@ import type { CheckpointEvent, CompletionRecord, ShardFence } from '../../../eng
 import { fencedError } from '../fence.js';
 import type { ResolvedCassandraCheckpointStoreOptions } from './options.js';
 import { num } from './rows.js';
-import type { Client } from './schema.js';
+import { isTransient, type Client } from './schema.js';
 import type { QueuedRecord } from './write-queue.js';
 
 type Row = Record<string, unknown>;
@@ -51,34 +51,61 @@ export class RunLog {
 
   /**
    * The completion LWT; it also reserves the seq of its `task:attempt:succeeded` event. Retried
-   * while it loses on `next_seq` only (other writers appended events meanwhile).
+   * while it loses on `next_seq` only (other writers appended events meanwhile), and after a
+   * timeout, once a SERIAL read has shown that it was not applied.
    */
   async complete(c: CompletionRecord, outputs: string, eventData: string): Promise<boolean> {
     const deadline = c.deadlineMissed === undefined ? '' : ', deadline_missed = ?';
-    for (;;) {
+    const since = Date.now();
+    for (let tries = 0; ; tries++) {
       const seq = this.#seqs.get(c.runId) ?? null;
-      const r = (
-        await this.exec(
-          // The row keeps the seq and payload of its success event too: the event goes to another
-          // partition after this LWT, and a process killed in between would lose it; getEvents
-          // writes such an event back from the row (see repairSuccessEvents).
-          `UPDATE ${this.#ks}.tasks SET status = 'succeeded', worker_id = ?, started_at = ?, finished_at = ?, outputs = ?, error = null${deadline}, succeeded_seq = ?, succeeded_data = ?, next_seq = ? WHERE run_id = ? AND task_id = ? IF added = true AND status != 'succeeded' AND attempt = ? AND next_seq = ?`,
-          [
-            c.workerId,
-            c.startedAt,
-            c.finishedAt,
-            outputs,
-            ...(deadline ? [c.deadlineMissed] : []),
-            (seq ?? 0) + 1,
-            eventData,
-            (seq ?? 0) + 1,
-            c.runId,
-            c.taskId,
-            c.attempt,
-            seq,
-          ],
-        )
-      )[0];
+      let r: Row | undefined;
+      try {
+        r = (
+          await this.execOnce(
+            // The row keeps the seq and payload of its success event too: the event goes to
+            // another partition after this LWT, and a process killed in between would lose it;
+            // getEvents writes such an event back from the row (see repairSuccessEvents).
+            `UPDATE ${this.#ks}.tasks SET status = 'succeeded', worker_id = ?, started_at = ?, finished_at = ?, outputs = ?, error = null${deadline}, succeeded_seq = ?, succeeded_data = ?, next_seq = ? WHERE run_id = ? AND task_id = ? IF added = true AND status != 'succeeded' AND attempt = ? AND next_seq = ?`,
+            [
+              c.workerId,
+              c.startedAt,
+              c.finishedAt,
+              outputs,
+              ...(deadline ? [c.deadlineMissed] : []),
+              (seq ?? 0) + 1,
+              eventData,
+              (seq ?? 0) + 1,
+              c.runId,
+              c.taskId,
+              c.attempt,
+              seq,
+            ],
+          )
+        )[0];
+      } catch (err) {
+        await this.#pauseOrThrow(err, since, tries);
+        // The LWT may have been applied although it timed out: a SERIAL read (which also
+        // completes a Paxos round left in flight) shows whether the row holds this completion.
+        const row = (
+          await this.exec(
+            `SELECT added, status, attempt, worker_id, succeeded_seq, next_seq FROM ${this.#ks}.tasks WHERE run_id = ? AND task_id = ?`,
+            [c.runId, c.taskId],
+            true,
+          )
+        )[0];
+        const mine =
+          row?.status === 'succeeded' &&
+          row.attempt === c.attempt &&
+          row.worker_id === c.workerId &&
+          num(row.succeeded_seq) === (seq ?? 0) + 1;
+        if (!mine) {
+          this.#seqs.set(c.runId, row?.next_seq === undefined ? null : (num(row.next_seq) ?? null));
+          if (row?.added === true && row.status !== 'succeeded' && row.attempt === c.attempt) continue;
+          return false;
+        }
+        r = { '[applied]': true };
+      }
       if (r?.['[applied]'] === true) {
         this.#seqs.set(c.runId, (seq ?? 0) + 1);
         await this.#insertEvents([
@@ -240,21 +267,37 @@ export class RunLog {
     for (let i = 0; i < statements.length; i += 50) chunks.push(statements.slice(i, i + 50));
     if (chunks.length === 0) chunks.push([]);
     let base = 0;
+    const since = Date.now();
+    let tries = 0;
     for (const [i, chunk] of chunks.entries()) {
       for (;;) {
         const seq = this.#seqs.get(runId) ?? null;
         const next = (seq ?? 0) + (i === 0 ? reserve : 0);
-        const result = await this.#client.batch(
-          [
-            {
-              query: `UPDATE ${this.#ks}.tasks SET next_seq = ? WHERE run_id = ? IF next_seq = ?`,
-              params: [next, runId, seq],
-            },
-            ...chunk,
-          ],
-          { prepare: true },
-        );
-        const row = result.first() as Row;
+        let row: Row;
+        try {
+          const result = await this.#client.batch(
+            [
+              {
+                query: `UPDATE ${this.#ks}.tasks SET next_seq = ? WHERE run_id = ? IF next_seq = ?`,
+                params: [next, runId, seq],
+              },
+              ...chunk,
+            ],
+            { prepare: true },
+          );
+          row = result.first() as Row;
+        } catch (err) {
+          // The batch may have been applied although it timed out. Its statements are upserts,
+          // so it is simply run again from the next_seq a SERIAL read finds (which also completes
+          // a Paxos round left in flight); if the first try was applied after all, its reserved
+          // seqs stay unused (a gap in the run's event seqs, which readers allow).
+          await this.#pauseOrThrow(err, since, tries++);
+          const seen = (
+            await this.exec(`SELECT next_seq FROM ${this.#ks}.tasks WHERE run_id = ? LIMIT 1`, [runId], true)
+          )[0];
+          this.#seqs.set(runId, seen?.next_seq === undefined ? null : (num(seen.next_seq) ?? null));
+          continue;
+        }
         if (row['[applied]'] === true) {
           this.#seqs.set(runId, next);
           if (i === 0) base = seq ?? 0;
@@ -282,17 +325,62 @@ export class RunLog {
         .map((chunk) =>
           chunk.length === 1
             ? this.exec(chunk[0]!.query, chunk[0]!.params)
-            : this.#client.batch(chunk, { prepare: true, logged: false }),
+            : this.#retrying(() => this.#client.batch(chunk, { prepare: true, logged: false })),
         ),
     );
   }
 
+  /**
+   * Runs one statement; a transient failure (timeout, no host, overload) is retried within
+   * `retryBudgetMs`. Only for statements that are safe to repeat: reads, upserts, and LWTs whose
+   * callers read a repeat's "not applied" correctly (see {@link execOnce} for the others).
+   */
   async exec(query: string, params: unknown[], serial = false): Promise<Row[]> {
+    return this.#retrying(() => this.execOnce(query, params, serial));
+  }
+
+  /**
+   * An `INSERT ... IF NOT EXISTS`, retried after a transient failure. A retry that finds the row
+   * already there with exactly `cols` (what this insert writes) counts as applied: the timed-out
+   * try was. @returns whether this insert created the row.
+   */
+  async insertOnce(query: string, params: unknown[], cols: Record<string, unknown>): Promise<boolean> {
+    const since = Date.now();
+    for (let tries = 0; ; tries++) {
+      try {
+        const row = (await this.execOnce(query, params))[0];
+        if (row?.['[applied]'] === true) return true;
+        return tries > 0 && Object.entries(cols).every(([k, v]) => sameValue(row?.[k], v));
+      } catch (err) {
+        await this.#pauseOrThrow(err, since, tries);
+      }
+    }
+  }
+
+  /** Runs one statement once: the caller handles a transient failure (an LWT's unknown outcome). */
+  async execOnce(query: string, params: unknown[], serial = false): Promise<Row[]> {
     const options: Record<string, unknown> = { prepare: true };
     // Native protocol levels: SERIAL = 8, LOCAL_SERIAL = 9.
     if (serial) options.consistency = this.options.serialConsistency === 'SERIAL' ? 8 : 9;
     const result = await this.#client.execute(query, params, options);
     return result.rows as unknown as Row[];
+  }
+
+  async #retrying<T>(attempt: () => Promise<T>): Promise<T> {
+    const since = Date.now();
+    for (let tries = 0; ; tries++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        await this.#pauseOrThrow(err, since, tries);
+      }
+    }
+  }
+
+  /** Rethrows `err` unless it is transient and the retry budget lasts; else waits a backoff. */
+  async #pauseOrThrow(err: unknown, since: number, tries: number): Promise<void> {
+    if (!isTransient(err) || Date.now() - since >= this.options.retryBudgetMs) throw err;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** tries)));
   }
 
   /** Every row of a query, a page (`fetchSize`) at a time, following the driver's pageState. */
@@ -304,4 +392,12 @@ export class RunLog {
       pageState = result.pageState ?? undefined;
     } while (pageState);
   }
+}
+
+/** Equality of a written value and the driver's read-back (bigint columns come back as Long). */
+function sameValue(read: unknown, written: unknown): boolean {
+  if (read === written) return true;
+  if ((read === null || read === undefined) && (written === null || written === undefined)) return true;
+  if (typeof written === 'number') return num(read) === written;
+  return false;
 }

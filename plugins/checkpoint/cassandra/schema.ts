@@ -179,16 +179,26 @@ function replicationCql(o: ResolvedCassandraCheckpointStoreOptions): string {
 /** Driver error codes (native protocol) that mean "the cluster could not do it now": retry later. */
 const TRANSIENT_RESPONSE_CODES = new Set([0x1000, 0x1001, 0x1002, 0x1100, 0x1200, 0x1300, 0x1500, 0x1600]);
 
+/**
+ * Whether a driver error means "the cluster could not do it now" (no host, a timeout, overload).
+ * For a write such an error is ambiguous: it may have been applied anyway.
+ */
+export function isTransient(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  const name = typeof e?.name === 'string' ? e.name : '';
+  return (
+    ['NoHostAvailableError', 'OperationTimedOutError', 'BusyConnectionError', 'DriverError'].includes(name) ||
+    (name === 'ResponseError' && typeof e?.code === 'number' && TRANSIENT_RESPONSE_CODES.has(e.code))
+  );
+}
+
 /** No host, timeouts and overload are UNAVAILABLE (retry later); anything else is INTERNAL. */
 export function toStoreError(err: unknown, what: string): SmartQueueError {
   if (err instanceof SmartQueueError) return err;
   const e = err as { name?: unknown; code?: unknown } | null;
   const name = typeof e?.name === 'string' ? e.name : '';
-  const transient =
-    ['NoHostAvailableError', 'OperationTimedOutError', 'BusyConnectionError', 'DriverError'].includes(name) ||
-    (name === 'ResponseError' && typeof e?.code === 'number' && TRANSIENT_RESPONSE_CODES.has(e.code));
   return new SmartQueueError(
-    transient ? 'UNAVAILABLE' : 'INTERNAL',
+    isTransient(err) ? 'UNAVAILABLE' : 'INTERNAL',
     `checkpoint store: ${what} failed: ${errorMessage(err)}`,
     {
       cause: err,

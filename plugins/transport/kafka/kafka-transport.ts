@@ -271,7 +271,7 @@ class KafkaTransportImpl implements KafkaTransport {
  */
 export async function createKafkaTransport(options: KafkaTransportOptions): Promise<KafkaTransport> {
   const o = resolveKafkaTransportOptions(options);
-  const { kafka } = await createKafkaClient(o);
+  const { kafka, lib } = await createKafkaClient(o);
   const admin = kafka.admin();
   const producer = kafka.producer({
     idempotent: true,
@@ -292,7 +292,7 @@ export async function createKafkaTransport(options: KafkaTransportOptions): Prom
   const stats = emptyStats();
   const sender = new BatchingSender(producer);
   const dispatcher = await Dispatcher.create(o, admin, sender, stats);
-  const workerSide = o.role === 'scheduler' ? undefined : new WorkerSide(o, kafka, sender, stats);
+  const workerSide = o.role === 'scheduler' ? undefined : new WorkerSide(o, kafka, lib, sender, stats);
   const transport = new KafkaTransportImpl({
     options: o,
     stats,

@@ -11,12 +11,14 @@
  * once-only completion keeps effects exactly once).
  */
 import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type * as KafkaJs from 'kafkajs';
 import { SmartQueueError } from '../../../engine/errors.js';
 import type { TaskResult, WorkerEndpoint } from '../../../engine/stages.js';
 import { groupJoined, unavailable } from './client.js';
 import { HEADER, attemptKey, decodeAssignment, decodeCancel, encodeResult, headerText } from './codec.js';
 import type { ResolvedKafkaTransportOptions } from './options.js';
 import type { BatchingSender, KafkaTransportStats } from './scheduler-side.js';
+import { stickyAssigner } from './sticky-assigner.js';
 
 type Offsets = Map<number, Map<number, boolean>>; // partition → offset → done
 
@@ -59,6 +61,7 @@ function watermarks(sub: Subscription): Map<number, number> {
 export class WorkerSide {
   readonly #o: ResolvedKafkaTransportOptions;
   readonly #kafka: Kafka;
+  readonly #lib: Pick<typeof KafkaJs, 'AssignerProtocol' | 'PartitionAssigners'>;
   readonly #sender: BatchingSender;
   readonly #stats: KafkaTransportStats;
   readonly #subs = new Set<Subscription>();
@@ -78,11 +81,13 @@ export class WorkerSide {
   constructor(
     o: ResolvedKafkaTransportOptions,
     kafka: Kafka,
+    lib: Pick<typeof KafkaJs, 'AssignerProtocol' | 'PartitionAssigners'>,
     sender: BatchingSender,
     stats: KafkaTransportStats,
   ) {
     this.#o = o;
     this.#kafka = kafka;
+    this.#lib = lib;
     this.#sender = sender;
     this.#stats = stats;
   }
@@ -104,8 +109,15 @@ export class WorkerSide {
       this.#control = undefined; // the next subscribe tries again
       throw err;
     });
+    // The tasks partitions this member holds, reported at each join (sticky assignment).
+    let assigned: number[] = [];
     const consumer = this.#kafka.consumer({
       groupId: o.groupId,
+      // Round-robin stays listed so a group of older workers (round-robin only) still forms.
+      partitionAssigners: [
+        stickyAssigner(this.#lib.AssignerProtocol, () => ({ [o.topics.tasks]: assigned })),
+        this.#lib.PartitionAssigners.roundRobin,
+      ],
       sessionTimeout: o.sessionTimeoutMs,
       rebalanceTimeout: o.rebalanceTimeoutMs,
       heartbeatInterval: o.consumerHeartbeatIntervalMs,
@@ -125,7 +137,8 @@ export class WorkerSide {
     };
     this.#subs.add(sub);
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      const kept = new Set(e.payload.memberAssignment[o.topics.tasks] ?? []);
+      assigned = [...(e.payload.memberAssignment[o.topics.tasks] ?? [])];
+      const kept = new Set(assigned);
       for (const partition of [...sub.offsets.keys()]) {
         if (kept.has(partition)) continue;
         sub.offsets.delete(partition);
