@@ -19,16 +19,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { compileWorkflow } from '../dsl/compiler.js';
 import type { CompiledPlan } from '../dsl/compiler.js';
-import { IR_DEFAULTS } from '../dsl/ir.js';
-import type { TaskIR } from '../dsl/ir.js';
 import type { Engine } from '../engine/engine.js';
 import { builtinHandlers } from '../plugins/handlers/index.js';
 import { createEmbeddedRuntime } from '../runtime/embedded.js';
 import { startKafkaWorker } from '../runtime/kafka-worker.js';
 import { createServer } from '../runtime/server.js';
-import { intOption, machine, median, percentile } from './lib.js';
+import { intOption, machine, median, noopPlan as plan, percentile } from './lib.js';
 
 const FLAT = intOption('flat', 5000);
 const CHAIN = intOption('chain', 300);
@@ -38,32 +35,6 @@ const BROKER = process.env.KAFKA_BROKER ?? '127.0.0.1:9092';
 
 type Mode = 'embedded' | 'kafka tx' | 'kafka no-tx';
 const MODES: Mode[] = ['embedded', 'kafka tx', 'kafka no-tx'];
-
-function plan(name: string, n: number, chained: boolean): CompiledPlan {
-  const tasks: TaskIR[] = Array.from({ length: n }, (_, i) => ({
-    id: `t${i}`,
-    needs: chained && i > 0 ? [`t${i - 1}`] : [],
-    handler: { kind: 'uses', name: 'noop', with: {} },
-    priority: 50,
-    retries: IR_DEFAULTS.retries,
-    estimateMs: 1,
-  }));
-  const r = compileWorkflow(
-    {
-      apiVersion: 'smartqueue/v1',
-      name,
-      labels: {},
-      priority: 50,
-      failurePolicy: 'fail-fast',
-      params: {},
-      tasks,
-    },
-    { file: '<bench>', locate: () => ({ line: 1, column: 1 }) },
-    { allowInfeasible: true },
-  );
-  if (!r.plan) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  return r.plan;
-}
 
 interface Setup {
   engine: Engine;

@@ -3,6 +3,10 @@
  * machine description printed with every result.
  */
 import os from 'node:os';
+import { compileWorkflow } from '../dsl/compiler.js';
+import type { CompiledPlan } from '../dsl/compiler.js';
+import { IR_DEFAULTS } from '../dsl/ir.js';
+import type { TaskIR } from '../dsl/ir.js';
 
 export { mulberry32 as prng } from '../test/support/random.js';
 
@@ -31,4 +35,31 @@ export function percentile(values: number[], p: number): number {
 export function machine(): string {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
   return `node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, load ${os.loadavg()[0]!.toFixed(2)}`;
+}
+
+/** A workflow of `n` no-op tasks, independent or (`chained`) each needing the one before. */
+export function noopPlan(name: string, n: number, chained: boolean): CompiledPlan {
+  const tasks: TaskIR[] = Array.from({ length: n }, (_, i) => ({
+    id: `t${i}`,
+    needs: chained && i > 0 ? [`t${i - 1}`] : [],
+    handler: { kind: 'uses', name: 'noop', with: {} },
+    priority: 50,
+    retries: IR_DEFAULTS.retries,
+    estimateMs: 1,
+  }));
+  const r = compileWorkflow(
+    {
+      apiVersion: 'smartqueue/v1',
+      name,
+      labels: {},
+      priority: 50,
+      failurePolicy: 'fail-fast',
+      params: {},
+      tasks,
+    },
+    { file: '<bench>', locate: () => ({ line: 1, column: 1 }) },
+    { allowInfeasible: true },
+  );
+  if (!r.plan) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  return r.plan;
 }

@@ -8,8 +8,10 @@ import type { EmbeddedRuntime } from '../runtime/embedded.js';
 import { handlerModules, loadHandlersModule } from './handlers-module.js';
 import { formatLogLine } from './progress.js';
 import type { ProgressView } from './progress.js';
+import { resolveCliTracing } from './trace-flags.js';
+import type { TraceFlags } from './trace-flags.js';
 
-export interface RuntimeFlags {
+export interface RuntimeFlags extends TraceFlags {
   state: string;
   concurrency?: number;
   shards?: number;
@@ -43,7 +45,9 @@ export async function openCliRuntime(
   let view: ProgressView | undefined;
   const logger = (line: TaskLogLine) =>
     view ? view.note(formatLogLine(line)) : fallbackLog(formatLogLine(line));
+  const tracing = resolveCliTracing(flags, 'smartqueue');
   const runtime = await createEmbeddedRuntime({
+    ...(tracing && { tracing }),
     statePath: flags.state === ':memory:' ? false : flags.state,
     ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
     ...(flags.shards !== undefined && { shards: flags.shards }),

@@ -148,7 +148,10 @@ export function formatLogLine(line: {
   taskId: string;
   message: string;
   fields?: Record<string, unknown>;
+  traceId?: string;
 }): string {
   const fields = line.fields ? ` ${JSON.stringify(line.fields)}` : '';
-  return `${line.level === 'info' ? 'log    ' : line.level.toUpperCase().padEnd(7)} ${line.taskId}: ${line.message}${fields}`;
+  // The trace id leads from a log line to the attempt's trace (`smartqueue inspect` prints links).
+  const trace = line.traceId !== undefined ? ` trace=${line.traceId}` : '';
+  return `${line.level === 'info' ? 'log    ' : line.level.toUpperCase().padEnd(7)} ${line.taskId}: ${line.message}${fields}${trace}`;
 }

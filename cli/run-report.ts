@@ -3,6 +3,7 @@
  */
 import { formatDuration } from '../dsl/duration.js';
 import type { CheckpointStore, RunStatus } from '../engine/stages.js';
+import { resolveTracingOptions, traceLink } from '../plugins/telemetry/tracing/options.js';
 import type { CliIO } from './output.js';
 import { table } from './output.js';
 
@@ -52,5 +53,14 @@ export async function printRunSummary(
   io.out('');
   io.out(`run ${runId} ${status} in ${formatDuration(durationMs)}: ${parts.join(', ')}${late}`);
   io.out(`details: smartqueue inspect ${runId}`);
+  // Traced runs (--trace-exporter): where their trace is, by the ids the task records keep.
+  const traceIds = new Set(tasks.flatMap((t) => (t.traceId !== undefined ? [t.traceId] : [])));
+  if (traceIds.size) {
+    const env = process.env.SMARTQUEUE_TRACE_URL;
+    const { traceUrl } = resolveTracingOptions({
+      env: env !== undefined ? { SMARTQUEUE_TRACE_URL: env } : {},
+    });
+    for (const id of traceIds) io.out(`trace:   ${traceLink(traceUrl, id)}`);
+  }
   return status === 'succeeded' ? 0 : 1;
 }

@@ -9,9 +9,11 @@ import type { ServerTlsOptions } from '../plugins/api/grpc/tls.js';
 import { DEFAULT_STATE_PATH } from '../runtime/embedded.js';
 import type { ServerConfig } from '../runtime/server.js';
 import type { ServerConfigFile } from './server-config.js';
+import { resolveCliTracing } from './trace-flags.js';
+import type { TraceFlags } from './trace-flags.js';
 
 /** The `serve` flags that have a config-file key; undefined means "not given on the command line". */
-export interface ServeFlags {
+export interface ServeFlags extends TraceFlags {
   listen?: string;
   http?: string;
   /** Only when given on the command line (its default comes after the file). */
@@ -96,6 +98,7 @@ export function resolveServe(
   const coordinator = flags.coordinator ?? f.coordinator ?? env.SMARTQUEUE_COORDINATOR;
   const clusterShards = flags.clusterShards ?? f.clusterShards;
   const instanceId = flags.instanceId ?? f.instanceId;
+  const tracing = resolveCliTracing(flags, 'smartqueue', f.tracing, env);
   return {
     config: {
       listen: flags.listen ?? f.listen ?? '127.0.0.1:7070',
@@ -114,6 +117,7 @@ export function resolveServe(
       ...(coordinator && { coordinator }),
       ...(clusterShards !== undefined && { clusterShards }),
       ...(instanceId !== undefined && { instanceId }),
+      ...(tracing && { tracing }),
     },
     ...(handlers !== undefined && { handlers }),
     workflows: options.paths?.length ? options.paths : (f.workflows ?? []),

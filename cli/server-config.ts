@@ -28,6 +28,8 @@ import type { SourceDiagnostic } from '../engine/errors.js';
 import type { GrpcApiLimits } from '../plugins/api/grpc/options.js';
 import type { RateLimitOptions } from '../plugins/api/grpc/rate-limit.js';
 import type { ServerTlsOptions } from '../plugins/api/grpc/tls.js';
+import type { TracingOptions } from '../plugins/telemetry/tracing/options.js';
+import { tracingConfigSchema, tracingFromConfig } from './trace-flags.js';
 
 const DURATION_ERROR =
   'expected a duration such as "30s", "1m30s" or "PT30S", or a whole number of milliseconds (at least 1)';
@@ -116,6 +118,7 @@ export const serverConfigSchema = z.strictObject(
     tls: tlsSchema.optional(),
     limits: limitsSchema.optional(),
     rateLimit: rateLimitSchema.optional(),
+    tracing: tracingConfigSchema.optional(),
     workflows: z
       .array(text('a workflow file or directory'), {
         error: 'expected a list of workflow files or directories',
@@ -147,6 +150,8 @@ export interface ServerConfigFile {
   tls?: ServerTlsOptions;
   limits?: GrpcApiLimits;
   rateLimit?: RateLimitOptions | false;
+  /** OpenTelemetry tracing (the --trace-* flags win over it). */
+  tracing?: TracingOptions;
   /** Workflow files or directories whose scheduled workflows run on time. */
   workflows?: string[];
 }
@@ -201,7 +206,7 @@ export function parseServerConfig(
       ],
     };
   const resolve = (p: string) => path.resolve(baseDir, p);
-  const { heartbeatInterval, tls, auth, state: stateKey, store, handlers, workflows, ...rest } = v;
+  const { heartbeatInterval, tls, auth, state: stateKey, store, handlers, workflows, tracing, ...rest } = v;
   const state = store ?? stateKey;
   const config: ServerConfigFile = {
     file,
@@ -225,6 +230,7 @@ export function parseServerConfig(
       },
     }),
     ...(workflows && { workflows: workflows.map(resolve) }),
+    ...(tracing && { tracing: tracingFromConfig(tracing) }),
   };
   return { config, diagnostics: [] };
 }

@@ -7,6 +7,7 @@
 import type { RuntimeTask } from './frontier.js';
 import { handlerNameOf } from './handler.js';
 import { ShardRouter } from './router.js';
+import { OpSampler } from './op-sampler.js';
 import { DaryHeap } from './shard-heap.js';
 import type { Balancer } from './stages.js';
 
@@ -26,6 +27,8 @@ export interface DispatcherOptions {
 
 export class Dispatcher {
   readonly router: ShardRouter;
+  /** Sampled push/pop timings (1 in 64), read by metrics. */
+  readonly timings = new OpSampler();
   private readonly heaps: DaryHeap<RuntimeTask>[] = [];
   private readonly options: Required<Omit<DispatcherOptions, 'onBlocked'>> &
     Pick<DispatcherOptions, 'onBlocked'>;
@@ -65,7 +68,11 @@ export class Dispatcher {
     const shard = this.router.shardFor(shardKey);
     task.shard = shard;
     // One arrival counter across shards, so ties between shards also go by arrival.
-    task.heap = this.heaps[shard]!.push(task, key, tie, this.seq++);
+    if (this.timings.shouldTime('push')) {
+      const t0 = performance.now();
+      task.heap = this.heaps[shard]!.push(task, key, tie, this.seq++);
+      this.timings.record('push', performance.now() - t0);
+    } else task.heap = this.heaps[shard]!.push(task, key, tie, this.seq++);
     this.count++;
     this.schedule();
   }
@@ -132,7 +139,11 @@ export class Dispatcher {
         return;
       }
       this.blocked = false;
-      heap.pop();
+      if (this.timings.shouldTime('pop')) {
+        const t0 = performance.now();
+        heap.pop();
+        this.timings.record('pop', performance.now() - t0);
+      } else heap.pop();
       task.heap = undefined;
       this.count--;
       send(task, workerId);

@@ -8,12 +8,15 @@
 import { computeTimes, dynamicTaskProblems } from '../dsl/compiler.js';
 import type { CompiledPlan } from '../dsl/compiler.js';
 import { evaluate, hasExpression, parseCondition, renderValue, truthy } from '../dsl/expressions.js';
+import { priorityClass } from '../dsl/ir.js';
 import type { DeadlineIR, TaskIR, WorkflowIR } from '../dsl/ir.js';
 import { MAX_TIMER_MS } from '../dsl/normalize.js';
 import { resolveParams } from '../dsl/params.js';
 import { Dispatcher } from './dispatcher.js';
+import type { OpSampler } from './op-sampler.js';
 import { SmartQueueError } from './errors.js';
 import { EngineEventBus } from './events.js';
+import type { EngineEvents, TaskLabels } from './events.js';
 import { finalStatus, isTerminal, releaseDecision, settle } from './frontier.js';
 import type { RunState, RuntimeTask } from './frontier.js';
 import { handlerNameOf, MAX_PROGRESS_MESSAGE, PROGRESS_MIN_INTERVAL_MS } from './handler.js';
@@ -30,6 +33,7 @@ import type {
   TaskRecord,
   TaskResult,
   TaskStatus,
+  TraceCarrier,
 } from './stages.js';
 import { withAddedTasks } from './stored-workflow.js';
 import type { StoredWorkflow } from './stored-workflow.js';
@@ -52,6 +56,8 @@ export interface StartRunOptions {
    * (`addTask`, the gRPC SubmitTask); `closeRun` ends it once its tasks are done.
    */
   keepOpen?: boolean;
+  /** The submitter's trace context (W3C fields): the run's trace continues it. */
+  traceContext?: TraceCarrier;
 }
 
 /** What a resume would do (and did). */
@@ -156,6 +162,16 @@ export class Engine {
     return this.dispatcher.readyCount;
   }
 
+  /** Ready tasks per shard (metrics). */
+  readyPerShard(): number[] {
+    return this.dispatcher.readyPerShard();
+  }
+
+  /** Sampled timings of heap push/pop (metrics drain them at scrape time). */
+  get heapTimings(): OpSampler {
+    return this.dispatcher.timings;
+  }
+
   /** Starts a run of a compiled plan; resolves to the run id once the run is durably recorded. */
   async startRun(plan: CompiledPlan, options: StartRunOptions = {}): Promise<string> {
     this.assertOpen();
@@ -191,7 +207,7 @@ export class Engine {
     };
     await this.options.store.createRun(record, plan.order);
     this.storedWorkflows.set(runId, stored);
-    this.activate(run);
+    this.activate(run, true, options.traceContext && { traceContext: options.traceContext });
     for (const id of plan.order) {
       const t = run.tasks.get(id)!;
       if (t.needsLeft === 0 && t.status === 'pending') this.makeReady(run, t);
@@ -320,7 +336,12 @@ export class Engine {
       at: Date.now(),
       data: { rerun: plan.rerun.length, from: options.from },
     });
-    this.activate(run);
+    // The trace of the attempt that started last: the resumed run's new trace links to it.
+    const previous = plan.tasks.reduce<TaskRecord | undefined>(
+      (a, t) => (t.traceId !== undefined && (t.startedAt ?? 0) >= (a?.startedAt ?? 0) ? t : a),
+      undefined,
+    );
+    this.activate(run, false, { resumed: true, ...(previous && { previousTraceId: previous.traceId! }) });
     const awaitMs = options.from === undefined ? options.awaitInFlightMs : undefined;
     const inFlight = new Set(awaitMs !== undefined ? plan.redispatched : []);
     for (const t of run.tasks.values()) {
@@ -349,7 +370,11 @@ export class Engine {
    * (a task may need earlier tasks of the same batch), then all are recorded in one store write.
    * A refusal names the task and carries its position in `details.index`.
    */
-  async addTasks(runId: string, tasks: readonly TaskIR[]): Promise<void> {
+  async addTasks(
+    runId: string,
+    tasks: readonly TaskIR[],
+    options: { traceContext?: TraceCarrier } = {},
+  ): Promise<void> {
     this.assertOpen();
     const run = this.runs.get(runId);
     if (!run) throw new SmartQueueError('NOT_FOUND', `run ${runId} is not active`);
@@ -413,7 +438,13 @@ export class Engine {
     // dependants of earlier ones, whose tightening then covers them).
     for (const rt of [...added].reverse()) this.tightenUpstream(run, rt);
     for (const rt of added) {
-      this.events.emit('task:state:added', { runId, taskId: rt.id, at: now });
+      this.events.emit('task:state:added', {
+        runId,
+        taskId: rt.id,
+        at: now,
+        ...labelsOf(rt),
+        ...(options.traceContext && { traceContext: options.traceContext }),
+      });
       if (rt.status !== 'pending') continue; // cancelled or skipped while being recorded
       rt.needsLeft = rt.needs.filter((n) => !isTerminal(run.tasks.get(n)!.status)).length;
       if (rt.needsLeft === 0) {
@@ -585,6 +616,7 @@ export class Engine {
       attempt: task.attempt,
       workerId: slot.workerId,
       reason,
+      ...labelsOf(task),
     });
     task.resend = resend;
     if (!run.cancelled) this.enqueue(run, task);
@@ -643,6 +675,7 @@ export class Engine {
     for (const w of run.waiters) w(run.status);
     run.waiters = [];
     this.dispatcher.schedule();
+    this.events.emit('run:state:detached', { runId, at: Date.now() });
     return true;
   }
 
@@ -767,15 +800,29 @@ export class Engine {
     }
   }
 
-  private activate(run: RunState): void {
+  private activate(
+    run: RunState,
+    isNew = false,
+    trace?: Pick<EngineEvents['run:state:started'], 'traceContext' | 'resumed' | 'previousTraceId'>,
+  ): void {
     this.runs.set(run.runId, run);
     const now = Date.now();
+    let submitted: Record<string, number> | undefined;
+    if (isNew && this.events.has('run:state:started')) {
+      submitted = {};
+      for (const t of run.tasks.values()) {
+        const c = priorityClass(t.ir.priority);
+        submitted[c] = (submitted[c] ?? 0) + 1;
+      }
+    }
     this.events.emit('run:state:started', {
       runId: run.runId,
       workflow: run.ir.name,
       at: now,
       tasks: run.tasks.size,
       ...(run.deadlineAt !== undefined && { deadlineAt: run.deadlineAt }),
+      ...(submitted && { submitted }),
+      ...trace,
     });
     if (run.deadlineAt !== undefined) {
       const deadline = run.deadlineAt;
@@ -893,6 +940,15 @@ export class Engine {
       ...(task.ir.thread && { thread: true, estimateMs: task.estimateMs }),
     };
     const slackMs = task.lftAt - task.estimateMs - now;
+    const trace = this.options.tracing?.attemptContext({
+      runId: task.runId,
+      taskId: task.id,
+      attempt: task.attempt,
+      workerId,
+      shard: task.shard ?? 0,
+      at: now,
+    });
+    if (trace) assignment.headers = { ...assignment.headers, ...trace.headers };
     this.options.store.record(
       {
         runId: task.runId,
@@ -910,6 +966,7 @@ export class Engine {
         workerId,
         startedAt: now,
         ...(task.readyAt !== undefined && { readyAt: task.readyAt }),
+        ...(trace?.traceId !== undefined && { traceId: trace.traceId }),
       },
     );
     if (this.events.has('task:attempt:dispatched')) {
@@ -921,6 +978,8 @@ export class Engine {
         workerId,
         shard: task.shard ?? 0,
         slackMs,
+        ...(task.readyAt !== undefined && { readyAt: task.readyAt }),
+        ...labelsOf(task),
       });
     }
     // The transport could not deliver it (the worker went between pick and send): the attempt
@@ -1006,6 +1065,8 @@ export class Engine {
         attempt: r.attempt,
         workerId: r.workerId,
         durationMs: r.finishedAt - r.startedAt,
+        runStartedAt: run.startedAt,
+        ...labelsOf(task),
       });
       if (task.deadlineAt !== undefined && r.finishedAt > task.deadlineAt) {
         this.events.emit('task:deadline:missed', {
@@ -1014,6 +1075,7 @@ export class Engine {
           at: r.finishedAt,
           deadlineAt: task.deadlineAt,
           lateByMs: r.finishedAt - task.deadlineAt,
+          ...labelsOf(task),
         });
       }
       this.finishTask(run, task, 'succeeded', undefined, true);
@@ -1070,6 +1132,8 @@ export class Engine {
       error: error.message,
       timedOut: Boolean(error.timedOut),
       willRetry: retry,
+      ...(error.cancelled && { cancelled: true }),
+      ...labelsOf(task),
     });
     task.error = error.message;
     if (retry) {
@@ -1096,6 +1160,7 @@ export class Engine {
         at: now,
         attempt: task.attempt + 1,
         delayMs,
+        ...labelsOf(task),
       });
       task.retryTimer = setTimeout(() => {
         task.retryTimer = undefined;
@@ -1256,6 +1321,11 @@ export class Engine {
         for (const w of run.waiters) w(status);
       });
   }
+}
+
+/** The metric labels of a task's events (see TaskLabels). */
+function labelsOf(task: RuntimeTask): TaskLabels {
+  return { priorityClass: priorityClass(task.ir.priority), handler: handlerNameOf(task.ir.handler) };
 }
 
 /** The "worker" of a resumed attempt awaited after a takeover (see awaitResumedAttempt). */

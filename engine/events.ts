@@ -3,7 +3,7 @@
  * carries one object payload. The same events feed the checkpoint log, the progress view, and
  * (in later issues) metrics, traces and the live stream.
  */
-import type { RunStatus } from './stages.js';
+import type { RunStatus, TraceCarrier } from './stages.js';
 
 interface TaskRef {
   runId: string;
@@ -11,8 +11,31 @@ interface TaskRef {
   at: number;
 }
 
+/**
+ * Low-cardinality labels of a task, carried by its attempt events so metrics need no lookup:
+ * the priority class (`high`/`medium`/`low`) and the handler name (`run` for argv tasks).
+ */
+export interface TaskLabels {
+  priorityClass?: string;
+  handler?: string;
+}
+
 export interface EngineEvents {
-  'run:state:started': { runId: string; workflow: string; at: number; tasks: number; deadlineAt?: number };
+  'run:state:started': {
+    runId: string;
+    workflow: string;
+    at: number;
+    tasks: number;
+    deadlineAt?: number;
+    /** Tasks of a new run by priority class (absent when a run resumes: nothing new was submitted). */
+    submitted?: Record<string, number>;
+    /** The submitter's trace context (e.g. from gRPC metadata): the run's trace continues it. */
+    traceContext?: TraceCarrier;
+    /** The run resumes from its checkpoint here. */
+    resumed?: boolean;
+    /** A resumed run's earlier trace (from its task records), which its new trace links to. */
+    previousTraceId?: string;
+  };
   'run:state:finished': {
     runId: string;
     status: RunStatus;
@@ -20,23 +43,30 @@ export interface EngineEvents {
     deadlineMissed: boolean;
     durationMs: number;
   };
+  /** A live run let go of without recording anything (cluster mode: another scheduler owns it now). */
+  'run:state:detached': { runId: string; at: number };
   'run:deadline:missed': { runId: string; at: number; deadlineAt: number };
-  'task:state:added': TaskRef;
+  'task:state:added': TaskRef & TaskLabels & { traceContext?: TraceCarrier };
   'task:state:ready': TaskRef;
-  'task:attempt:dispatched': TaskRef & { attempt: number; workerId: string; shard: number; slackMs: number };
-  'task:attempt:succeeded': TaskRef & { attempt: number; workerId: string; durationMs: number };
-  'task:attempt:failed': TaskRef & {
-    attempt: number;
-    workerId: string;
-    error: string;
-    timedOut: boolean;
-    willRetry: boolean;
-  };
-  'task:retry:scheduled': TaskRef & { attempt: number; delayMs: number };
-  'task:attempt:lost': TaskRef & { attempt: number; workerId: string; reason: string };
+  'task:attempt:dispatched': TaskRef &
+    TaskLabels & { attempt: number; workerId: string; shard: number; slackMs: number; readyAt?: number };
+  'task:attempt:succeeded': TaskRef &
+    TaskLabels & { attempt: number; workerId: string; durationMs: number; runStartedAt?: number };
+  'task:attempt:failed': TaskRef &
+    TaskLabels & {
+      attempt: number;
+      workerId: string;
+      error: string;
+      timedOut: boolean;
+      willRetry: boolean;
+      /** The attempt was cancelled (not a failure of the handler). */
+      cancelled?: boolean;
+    };
+  'task:retry:scheduled': TaskRef & TaskLabels & { attempt: number; delayMs: number };
+  'task:attempt:lost': TaskRef & TaskLabels & { attempt: number; workerId: string; reason: string };
   'task:state:skipped': TaskRef & { reason: string };
   'task:state:cancelled': TaskRef & { reason: string };
-  'task:deadline:missed': TaskRef & { deadlineAt: number; lateByMs: number };
+  'task:deadline:missed': TaskRef & TaskLabels & { deadlineAt: number; lateByMs: number };
   'task:result:discarded': TaskRef & { attempt: number; reason: string };
   'task:attempt:progress': TaskRef & {
     attempt: number;

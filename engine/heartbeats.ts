@@ -15,8 +15,23 @@ export interface HeartbeatOptions {
   now?: () => number;
 }
 
+/** Live counters of a {@link HeartbeatMonitor}, for metrics. */
+export interface HeartbeatStats {
+  /** Heartbeats received (joining counts as one). */
+  received: number;
+  /** Heartbeats expected at the interval and not received (each counted once). */
+  missed: number;
+}
+
+/** Dead workers remembered until they come back (bounded: the oldest are forgotten). */
+const MAX_DEAD_REMEMBERED = 1000;
+
 export class HeartbeatMonitor {
+  readonly stats: HeartbeatStats = { received: 0, missed: 0 };
   private readonly lastBeat = new Map<string, number>();
+  /** Missed heartbeats already counted per silent worker (since its last beat). */
+  private readonly missedCounted = new Map<string, number>();
+  private readonly dead = new Set<string>();
   private intervalMs: number;
   /** After an interval change: the longer of the two applies until `graceUntil`. */
   private graceIntervalMs = 0;
@@ -68,16 +83,25 @@ export class HeartbeatMonitor {
   /** Records a heartbeat (joining counts as one). */
   beat(workerId: string): void {
     this.lastBeat.set(workerId, this.now());
+    this.stats.received++;
+    this.missedCounted.delete(workerId);
+    this.dead.delete(workerId);
   }
 
   /** Forgets a worker that left on purpose. */
   forget(workerId: string): void {
     this.lastBeat.delete(workerId);
+    this.missedCounted.delete(workerId);
   }
 
   /** Workers being watched. */
   get size(): number {
     return this.lastBeat.size;
+  }
+
+  /** Workers declared dead that have not beaten again since (at most 1000 remembered). */
+  get deadCount(): number {
+    return this.dead.size;
   }
 
   /**
@@ -93,11 +117,20 @@ export class HeartbeatMonitor {
     const dead: string[] = [];
     const deadline = this.deadlineMs;
     for (const [id, at] of this.lastBeat) {
+      const missed = Math.floor((now - at) / this.intervalMs);
+      const counted = this.missedCounted.get(id) ?? 0;
+      if (missed > counted) {
+        this.stats.missed += missed - counted;
+        this.missedCounted.set(id, missed);
+      }
       if (now - at > deadline) dead.push(id);
     }
     for (const id of dead) {
       const silent = now - this.lastBeat.get(id)!;
       this.lastBeat.delete(id);
+      this.missedCounted.delete(id);
+      this.dead.add(id);
+      if (this.dead.size > MAX_DEAD_REMEMBERED) this.dead.delete(this.dead.values().next().value!);
       this.options.onDead(id, silent);
     }
     return dead;

@@ -5,7 +5,15 @@ import { IR_DEFAULTS } from '../dsl/ir.js';
 import { SmartQueueError } from './errors.js';
 import { DEFAULT_AGING } from './priority.js';
 import type { AgingHorizons } from './priority.js';
-import type { Balancer, CheckpointStore, Coordinator, Predictor, ShardFence, Transport } from './stages.js';
+import type {
+  AttemptTraceSource,
+  Balancer,
+  CheckpointStore,
+  Coordinator,
+  Predictor,
+  ShardFence,
+  Transport,
+} from './stages.js';
 
 export interface EngineOptions {
   store: CheckpointStore;
@@ -32,13 +40,19 @@ export interface EngineOptions {
    * completion the store refuses as fenced detaches the run here. @default none (no fencing)
    */
   fenceOf?: (runId: string) => ShardFence | undefined;
+  /**
+   * Trace context of attempts (plugins/telemetry/tracing): carried to workers in the
+   * assignment's headers, its trace id kept in the task record. @default none (no tracing)
+   */
+  tracing?: AttemptTraceSource;
 }
 
 export interface ResolvedEngineOptions extends Required<
-  Omit<EngineOptions, 'predictor' | 'aging' | 'fenceOf'>
+  Omit<EngineOptions, 'predictor' | 'aging' | 'fenceOf' | 'tracing'>
 > {
   predictor?: Predictor;
   fenceOf?: (runId: string) => ShardFence | undefined;
+  tracing?: AttemptTraceSource;
   aging: AgingHorizons;
 }
 
@@ -73,5 +87,6 @@ export function resolveEngineOptions(raw: EngineOptions): ResolvedEngineOptions 
   };
   if (raw.predictor) resolved.predictor = raw.predictor;
   if (raw.fenceOf) resolved.fenceOf = raw.fenceOf;
+  if (raw.tracing) resolved.tracing = raw.tracing;
   return resolved;
 }

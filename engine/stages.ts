@@ -117,6 +117,38 @@ export interface Transport {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Tracing: trace context of runs and attempts. plugins/telemetry/tracing implements both sides;
+// the engine and workers only pass opaque carriers along (STYLE rule 7: events feed the spans).
+// ---------------------------------------------------------------------------------------------
+
+/** A trace context as text fields (W3C `traceparent`, `tracestate`), opaque to the engine. */
+export type TraceCarrier = Record<string, string>;
+
+/** Scheduler side: the trace context of each attempt, asked for as it is dispatched. */
+export interface AttemptTraceSource {
+  /**
+   * Called once per attempt, synchronously, just before it goes to the transport (the attempt's
+   * other spans are built from engine events). Returns the fields that carry the attempt's
+   * context to the worker (merged into `TaskAssignment.headers`) and the trace id kept in the
+   * task record (absent when the trace was not sampled), or undefined when it is not traced.
+   */
+  attemptContext(attempt: {
+    runId: string;
+    taskId: string;
+    attempt: number;
+    workerId: string;
+    shard: number;
+    at: number;
+  }): { headers: TraceCarrier; traceId?: string } | undefined;
+}
+
+/** Worker side: runs each attempt inside its span, continuing the trace in `headers`. */
+export interface AttemptTracer {
+  /** Runs `run` in the attempt's execute span; `traceId` (if traced) is for log lines. */
+  execute(a: TaskAssignment, run: (traceId: string | undefined) => Promise<TaskResult>): Promise<TaskResult>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // CheckpointStore: the durable record of every run.
 // ---------------------------------------------------------------------------------------------
 
@@ -149,6 +181,8 @@ export interface TaskRecord {
   outputs?: Record<string, unknown>;
   error?: string;
   deadlineMissed?: boolean;
+  /** Trace id (32 hex digits) of the latest traced attempt: `smartqueue inspect` links to it. */
+  traceId?: string;
   /**
    * The definition (plain JSON; the engine stores its task IR) of a task added to the run after
    * it started, as given to `addTasks`. Undefined for tasks of the original workflow, which

@@ -6,7 +6,7 @@
 import { errorMessage, NonRetryableError, RetryAfterError } from './errors.js';
 import { MAX_PROGRESS_MESSAGE, PROGRESS_MIN_INTERVAL_MS } from './handler.js';
 import type { HandlerContext, HandlerRegistry, ProgressReport, TaskHandler, TaskLogger } from './handler.js';
-import type { TaskAssignment, TaskResult, Transport } from './stages.js';
+import type { AttemptTracer, TaskAssignment, TaskResult, Transport } from './stages.js';
 import type { ThreadRunner } from './threads/run-in-thread.js';
 
 export interface LocalWorkerOptions {
@@ -23,6 +23,26 @@ export interface LocalWorkerOptions {
   progress?: (report: ProgressReport) => void;
   /** Runs `thread: true` tasks in worker threads (see engine/threads/run-in-thread.ts). */
   threads?: ThreadRunner;
+  /** Told of every attempt this worker finished (worker metrics). @default none */
+  onAttemptFinished?: AttemptListener;
+  /** Runs each attempt in its trace span (plugins/telemetry/tracing). @default untraced */
+  tracer?: AttemptTracer;
+}
+
+/** Hears of each attempt a worker finished, with its result (e.g. worker metrics). */
+export type AttemptListener = (assignment: TaskAssignment, result: TaskResult) => void;
+
+/** Calls an attempt listener; its failure never reaches the worker (the result must still go out). */
+export function notifyAttempt(
+  listener: AttemptListener | undefined,
+  assignment: TaskAssignment,
+  result: TaskResult,
+): void {
+  try {
+    listener?.(assignment, result);
+  } catch {
+    // as documented
+  }
 }
 
 /** One line a handler logged. */
@@ -32,6 +52,8 @@ export interface TaskLogLine {
   taskId: string;
   message: string;
   fields?: Record<string, unknown>;
+  /** Trace id of the attempt, when it is traced (so the line leads to its trace). */
+  traceId?: string;
 }
 
 class AttemptAbort extends Error {
@@ -302,14 +324,34 @@ export class LocalWorker {
   private async execute(a: TaskAssignment): Promise<void> {
     const key = `${a.runId}/${a.taskId}/${a.attempt}`;
     this.running.set(key, noop); // replaced by the attempt's cancel function below
+    const tracer = this.options.tracer;
+    const result = tracer
+      ? await tracer.execute(a, (traceId) => this.attempt(a, key, traceId))
+      : await this.attempt(a, key, undefined);
+    this.running.delete(key);
+    notifyAttempt(this.options.onAttemptFinished, a, result);
+    try {
+      await this.options.transport.publishResult(result);
+    } catch {
+      // The transport is closing; the scheduler re-dispatches attempts whose result it never got.
+    }
+  }
+
+  private attempt(a: TaskAssignment, key: string, traceId: string | undefined): Promise<TaskResult> {
     const logger = this.options.logger;
+    const line = (level: TaskLogLine['level']) => (message: string, fields?: Record<string, unknown>) =>
+      logger?.({
+        level,
+        runId: a.runId,
+        taskId: a.taskId,
+        message,
+        ...(fields && { fields }),
+        ...(traceId !== undefined && { traceId }),
+      });
     const log: TaskLogger | undefined = logger && {
-      info: (message, fields) =>
-        logger({ level: 'info', runId: a.runId, taskId: a.taskId, message, ...(fields && { fields }) }),
-      warn: (message, fields) =>
-        logger({ level: 'warn', runId: a.runId, taskId: a.taskId, message, ...(fields && { fields }) }),
-      error: (message, fields) =>
-        logger({ level: 'error', runId: a.runId, taskId: a.taskId, message, ...(fields && { fields }) }),
+      info: line('info'),
+      warn: line('warn'),
+      error: line('error'),
     };
     const runHandlers = this.options.runHandlers?.(a.runId);
     const hooks = {
@@ -318,15 +360,9 @@ export class LocalWorker {
       ...(this.options.progress && { progress: this.options.progress }),
     };
     const threads = this.options.threads;
-    const result = threads?.accepts(a)
-      ? await threads.run(a, hooks)
-      : await runAttempt(a, this.options.handlers, { ...(runHandlers && { runHandlers }), ...hooks });
-    this.running.delete(key);
-    try {
-      await this.options.transport.publishResult(result);
-    } catch {
-      // The transport is closing; the scheduler re-dispatches attempts whose result it never got.
-    }
+    return threads?.accepts(a)
+      ? threads.run(a, hooks)
+      : runAttempt(a, this.options.handlers, { ...(runHandlers && { runHandlers }), ...hooks });
   }
 
   /** Stops taking work and aborts running attempts. */

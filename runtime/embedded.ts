@@ -18,6 +18,8 @@ import { createAvlBalancer } from '../plugins/balancer/avl/index.js';
 import { createInProcessCoordinator } from '../plugins/coordinator/in-process/index.js';
 import { createEwmaPredictor } from '../plugins/predictor/ewma/index.js';
 import { createInProcessTransport } from '../plugins/transport/in-process/index.js';
+import { openTracing } from '../plugins/telemetry/tracing/open.js';
+import type { ResolvedTracingOptions } from '../plugins/telemetry/tracing/options.js';
 import { openStore } from './open-store.js';
 
 export { openStore } from './open-store.js';
@@ -55,6 +57,8 @@ export interface EmbeddedOptions {
   logger?: (line: TaskLogLine) => void;
   /** Engine options passed through (aging, defaultEstimateMs, ...). */
   engine?: Partial<Omit<EngineOptions, 'store' | 'transport' | 'balancer' | 'coordinator'>>;
+  /** Traces runs and attempts (plugins/telemetry/tracing). @default off */
+  tracing?: ResolvedTracingOptions;
 }
 
 export const DEFAULT_STATE_PATH = path.join('.smartqueue', 'state.db');
@@ -81,6 +85,8 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
   const transport = createInProcessTransport();
   const balancer = createAvlBalancer();
   const coordinator = createInProcessCoordinator();
+  const tracing = options.tracing && (await openTracing(options.tracing));
+  const runTracer = tracing?.runTracer({ store: store.name });
   const engine = new Engine({
     predictor: createEwmaPredictor(),
     ...options.engine,
@@ -89,7 +95,9 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
     balancer,
     coordinator,
     ...(options.shards !== undefined && { shards: options.shards }),
+    ...(runTracer && { tracing: runTracer }),
   });
+  runTracer?.attach(engine.events);
   const local = await startLocalWorkers({
     engine,
     transport,
@@ -103,6 +111,7 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
     ...(options.handlerModules && { handlerModules: options.handlerModules }),
     ...(options.threads !== undefined && { threads: options.threads }),
     ...(options.threadHeapMb !== undefined && { threadHeapMb: options.threadHeapMb }),
+    ...(tracing && { tracer: tracing.workerTracer({ kind: 'in-process' }) }),
   });
   const close = async () => {
     await engine.close();
@@ -110,6 +119,9 @@ export async function createEmbeddedRuntime(options: EmbeddedOptions = {}): Prom
     await transport.close();
     await coordinator.close();
     await store.close();
+    // Spans of runs left unfinished end here, then the batch still waiting is exported.
+    runTracer?.close();
+    await tracing?.shutdown();
   };
   return {
     engine,

@@ -5,9 +5,11 @@
  * the heartbeats topic so schedulers count it in their balancer and notice when it dies.
  */
 import type { TaskHandler } from '../engine/handler.js';
+import type { AttemptTracer } from '../engine/stages.js';
 import type { ThreadRunner } from '../engine/threads/run-in-thread.js';
 import { LocalWorker } from '../engine/worker.js';
-import type { TaskLogLine } from '../engine/worker.js';
+import type { AttemptListener, TaskLogLine } from '../engine/worker.js';
+import type { KafkaTransport } from '../plugins/transport/kafka/index.js';
 
 export interface KafkaWorkerOptions {
   /** `kafka://host:9092[,host2:9092]?prefix=...&transactions=...` (see the Kafka transport). */
@@ -22,11 +24,21 @@ export interface KafkaWorkerOptions {
   logger?: (line: TaskLogLine) => void;
   /** Transport log lines (results retried, dead letters). @default dropped */
   log?: (line: string) => void;
+  /**
+   * The tracer of attempts taken from `topic` (e.g. `Tracing.workerTracer`): their execute spans
+   * follow the messaging conventions and continue the trace in the message headers.
+   * @default untraced
+   */
+  tracerFor?: (route: { kind: 'kafka'; topic: string; consumerGroup: string }) => AttemptTracer;
+  /** Told of every attempt this worker finished (worker metrics). @default none */
+  onAttemptFinished?: AttemptListener;
 }
 
 export interface KafkaWorker {
   readonly id: string;
   readonly busy: number;
+  /** The worker's Kafka transport (metrics read its stats, consumer lag and producer). */
+  readonly transport: KafkaTransport;
   /** Stops heartbeats (schedulers drop it at once), gives running attempts `graceMs`, then leaves the group. */
   close(options?: { graceMs?: number }): Promise<void>;
 }
@@ -52,6 +64,14 @@ export async function startKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWork
       handlers: o.handlers,
       ...(o.threads && { threads: o.threads }),
       ...(o.logger && { logger: o.logger }),
+      ...(o.tracerFor && {
+        tracer: o.tracerFor({
+          kind: 'kafka',
+          topic: transport.options.topics.tasks,
+          consumerGroup: transport.options.groupId,
+        }),
+      }),
+      ...(o.onAttemptFinished && { onAttemptFinished: o.onAttemptFinished }),
     });
     await worker.start();
     const w = worker;
@@ -72,6 +92,7 @@ export async function startKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWork
   let closing: Promise<void> | undefined;
   return {
     id: o.id,
+    transport,
     get busy() {
       return started.busy;
     },

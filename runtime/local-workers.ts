@@ -5,7 +5,7 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { HandlerRegistry, TaskHandler } from '../engine/handler.js';
-import type { Balancer, Transport } from '../engine/stages.js';
+import type { AttemptTracer, Balancer, Transport } from '../engine/stages.js';
 import { createThreadRunner } from '../engine/threads/run-in-thread.js';
 import type { HandlerModules } from '../engine/threads/run-in-thread.js';
 import { LocalWorker } from '../engine/worker.js';
@@ -26,6 +26,8 @@ export interface LocalWorkersOptions {
   handlerModules?: HandlerModules;
   threads?: number;
   threadHeapMb?: number;
+  /** Runs each attempt in its trace span (plugins/telemetry/tracing). @default untraced */
+  tracer?: AttemptTracer;
 }
 
 export interface LocalWorkers {
@@ -60,6 +62,7 @@ export async function startLocalWorkers(o: LocalWorkersOptions): Promise<LocalWo
       ...(o.logger && { logger: o.logger }),
       progress: (report) => o.engine.recordProgress(report),
       ...(threads && { threads }),
+      ...(o.tracer && { tracer: o.tracer }),
     });
     await worker.start();
     o.balancer.join({ id, capacity: o.concurrency });

@@ -27,12 +27,16 @@ import { createInProcessTransport } from '../plugins/transport/in-process/index.
 import { createRemoteTransport } from '../plugins/transport/remote/remote-transport.js';
 import type { RemoteTransport } from '../plugins/transport/remote/remote-transport.js';
 import { createRoutingTransport } from '../plugins/transport/remote/routing-transport.js';
+import { openTracing } from '../plugins/telemetry/tracing/open.js';
+import type { ResolvedTracingOptions } from '../plugins/telemetry/tracing/options.js';
 import type { KafkaTransport } from '../plugins/transport/kafka/index.js';
 import type { ClusterMember } from './cluster.js';
 import { openDistributedStages } from './distributed.js';
 import type { DistributedStages } from './distributed.js';
 import { DEFAULT_STATE_PATH, openStore } from './embedded.js';
 import { createHttpServer } from '../plugins/api/http/index.js';
+import { createServerMetrics } from '../plugins/telemetry/metrics/index.js';
+import type { EngineMetrics } from '../plugins/telemetry/metrics/index.js';
 import type { HttpApi } from '../plugins/api/http/index.js';
 import type { ServerTlsOptions } from '../plugins/api/grpc/tls.js';
 
@@ -130,6 +134,8 @@ export interface ServerConfig {
   logger?: (line: TaskLogLine) => void;
   /** Engine options passed through. */
   engine?: Partial<Omit<EngineOptions, 'store' | 'transport' | 'balancer' | 'coordinator'>>;
+  /** Traces runs, attempts and submit calls (plugins/telemetry/tracing). @default off */
+  tracing?: ResolvedTracingOptions;
 }
 
 /** A running server; `close()` (or `await using`) shuts it down gracefully. */
@@ -222,8 +228,20 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     ? createRoutingTransport({ local: remote, remote: kafka, isLocal: (id) => remote.hasWorker(id) })
     : remote;
   const transport = createRoutingTransport({ local, remote: outside, isLocal: (id) => localIds.has(id) });
+  const tracing = config.tracing && (await openTracing(config.tracing));
+  // The dispatch span follows the conventions of the way the attempt travels.
+  const runTracer = tracing?.runTracer({
+    store: store.name,
+    routeOf: (id) =>
+      localIds.has(id)
+        ? { kind: 'in-process' }
+        : remote.hasWorker(id) || !kafka
+          ? { kind: 'grpc' }
+          : { kind: 'kafka', topic: kafka.options.topics.tasks, consumerGroup: kafka.options.groupId },
+  });
   const engine = new Engine({
     predictor: createEwmaPredictor(),
+    ...(runTracer && { tracing: runTracer }),
     ...config.engine,
     store,
     transport,
@@ -233,6 +251,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     ...(config.shards !== undefined && { shards: config.shards }),
   });
   remote.bindEngine(engine);
+  runTracer?.attach(engine.events);
   // A Kafka worker that dies leaves the balancer, but its attempts are not dispatched again as
   // new ones: the consumer group hands its uncommitted tasks to a live member, which runs the
   // same attempt (and the worker named in an assignment is only advice: another member may be
@@ -258,6 +277,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     ...(config.handlerModules && { handlerModules: config.handlerModules }),
     ...(config.threads !== undefined && { threads: config.threads }),
     ...(config.threadHeapMb !== undefined && { threadHeapMb: config.threadHeapMb }),
+    ...(tracing && { tracer: tracing.workerTracer({ kind: 'in-process' }) }),
   });
   /** Stops everything below the API: the engine (flushing checkpoints), workers, stages. */
   const stopCore = async () => {
@@ -267,6 +287,9 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     await transport.close();
     await coordinator.close();
     await store.close();
+    // Spans of runs still live end (marked interrupted), then the last batch is exported.
+    runTracer?.close();
+    await tracing?.shutdown();
   };
   if (cluster) {
     try {
@@ -295,7 +318,12 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     };
   }
   const api = createGrpcApi(
-    { engine, store, ...(config.limits && { limits: config.limits }) },
+    {
+      engine,
+      store,
+      ...(config.limits && { limits: config.limits }),
+      ...(tracing && { tracing: tracing.rpcTracer() }),
+    },
     {
       ...(config.credentials && { credentials: config.credentials }),
       ...(clientAuthorize && { authorize: clientAuthorize }),
@@ -322,9 +350,19 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
   }
   let httpApi: HttpApi | undefined;
   let httpAddress: string | undefined;
+  let metrics: EngineMetrics | undefined;
   if (config.http !== undefined) {
     const at = parseListen(config.http);
+    metrics = createServerMetrics({
+      engine,
+      store,
+      remote,
+      localWorkers: localCount,
+      ...(kafka && { kafka }),
+      ...(cluster && { cluster, coordinator }),
+    });
     httpApi = createHttpServer({
+      metrics,
       host: at.host,
       port: at.port,
       store,
@@ -338,6 +376,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
       httpAddress = at.host.includes(':') ? `[${at.host}]:${httpPort}` : `${at.host}:${httpPort}`;
     } catch (err) {
       await httpApi.close();
+      metrics.close();
       await api.close();
       remote.disconnectAll('the server could not start');
       await stopCore();
@@ -354,6 +393,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
     remote.disconnectAll('the server is shutting down');
     await apiClosed;
     await httpApi?.close();
+    metrics?.close();
     await stopCore();
   };
   const close = () => (closing ??= shutdown());

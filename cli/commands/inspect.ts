@@ -5,6 +5,7 @@ import type { StoredWorkflow } from '../../engine/stored-workflow.js';
 import { SmartQueueError } from '../../engine/errors.js';
 import type { TaskRecord } from '../../engine/stages.js';
 import { openStore } from '../../runtime/embedded.js';
+import { resolveTracingOptions, traceLink } from '../../plugins/telemetry/tracing/options.js';
 import type { CliIO } from '../output.js';
 import { table } from '../output.js';
 import { stateOption, storeOption, applyStoreFlag } from './common.js';
@@ -40,13 +41,25 @@ export function registerInspect(program: Command, io: CliIO): void {
     .option(...storeOption)
     .option('--json', 'print JSON')
     .option('--events', "also print the run's event log")
+    .option(
+      '--trace-url <template>',
+      'trace UI link of a traced run, {traceId} replaced [default: http://127.0.0.1:9411/zipkin/traces/{traceId}]; env SMARTQUEUE_TRACE_URL',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ smartqueue inspect run_lx2k9a0001\n  $ smartqueue inspect run_lx2k9a0001 --events',
     )
     .action(
-      async (runId: string, opts: { state: string; store?: string; json?: boolean; events?: boolean }) => {
+      async (
+        runId: string,
+        opts: { state: string; store?: string; json?: boolean; events?: boolean; traceUrl?: string },
+      ) => {
         applyStoreFlag(opts);
+        const env = process.env.SMARTQUEUE_TRACE_URL;
+        const { traceUrl } = resolveTracingOptions({
+          ...(opts.traceUrl !== undefined && { explicit: { traceUrl: opts.traceUrl } }),
+          env: env !== undefined ? { SMARTQUEUE_TRACE_URL: env } : {},
+        });
         const store = await openStore(opts.state === ':memory:' ? false : opts.state, { mustExist: true });
         try {
           const run = await store.getRun(runId);
@@ -58,6 +71,10 @@ export function registerInspect(program: Command, io: CliIO): void {
           const critical = takenCriticalPath(stored, tasks);
           const late = tasks.filter((t) => t.deadlineMissed).map((t) => t.taskId);
           const events = opts.events ? await store.getEvents(runId) : undefined;
+          // Traces of the run's attempts (a resumed run has one per process that ran it).
+          const traces = [...new Set(tasks.flatMap((t) => (t.traceId !== undefined ? [t.traceId] : [])))].map(
+            (id) => traceLink(traceUrl, id),
+          );
           if (opts.json) {
             const { workflow: _w, ...rest } = run;
             io.out(
@@ -67,6 +84,7 @@ export function registerInspect(program: Command, io: CliIO): void {
                   tasks,
                   criticalPath: critical,
                   missedDeadlines: late,
+                  traces,
                   ...(events && { events }),
                 },
                 null,
@@ -87,6 +105,7 @@ export function registerInspect(program: Command, io: CliIO): void {
             );
           }
           if (Object.keys(run.params).length) io.out(`params    ${JSON.stringify(run.params)}`);
+          for (const link of traces) io.out(`trace     ${link}`);
           io.out('');
           const rows = tasks.map((t) => [
             t.taskId,

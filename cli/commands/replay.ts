@@ -7,6 +7,7 @@ import { openCliRuntime } from '../cli-runtime.js';
 import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
+import { traceOptions } from '../trace-flags.js';
 import { progressMode } from './run.js';
 import {
   handlersOption,
@@ -51,6 +52,11 @@ export function registerReplay(program: Command, io: CliIO, setExit: (code: numb
     .option(...handlersOption)
     .option(...threadsOption)
     .option(...threadHeapOption)
+    .option(...traceOptions.exporter)
+    .option(...traceOptions.endpoint)
+    .option(...traceOptions.service)
+    .option(...traceOptions.sample)
+    .option(...traceOptions.batchDelay)
     .option('--json', 'print events and the summary as JSON lines')
     .option('-q, --quiet', 'print only the summary')
     .addHelpText(

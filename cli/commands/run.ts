@@ -7,6 +7,8 @@ import type { CliIO } from '../output.js';
 import { followRun } from '../progress.js';
 import type { ProgressMode } from '../progress.js';
 import { printRunSummary } from '../run-report.js';
+import { traceOptions } from '../trace-flags.js';
+import type { TraceFlags } from '../trace-flags.js';
 import {
   handlersOption,
   intOption,
@@ -17,7 +19,7 @@ import {
   threadsOption,
 } from './common.js';
 
-interface RunOptions {
+interface RunOptions extends TraceFlags {
   param: string[];
   shards?: number;
   concurrency?: number;
@@ -62,6 +64,11 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
     .option(...handlersOption)
     .option(...threadsOption)
     .option(...threadHeapOption)
+    .option(...traceOptions.exporter)
+    .option(...traceOptions.endpoint)
+    .option(...traceOptions.service)
+    .option(...traceOptions.sample)
+    .option(...traceOptions.batchDelay)
     .option('--json', 'print events and the summary as JSON lines')
     .option('-q, --quiet', 'print only the summary')
     .option('-w, --workflow <name>', 'which workflow of a multi-workflow file')

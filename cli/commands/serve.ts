@@ -17,6 +17,7 @@ import { printDiagnostics } from '../output.js';
 import { resolveServe } from '../serve-options.js';
 import type { ServeFlags } from '../serve-options.js';
 import { loadServerConfig } from '../server-config.js';
+import { traceOptions } from '../trace-flags.js';
 import {
   handlersOption,
   intOption,
@@ -202,6 +203,9 @@ env SMARTQUEUE_STATE / SMARTQUEUE_TOKENS; relative paths are relative to the fil
   limits: { maxMessageBytes: 4194304, maxTasksPerSubmission: 10000,
             maxIdempotencyKeys: 100000, shutdownGraceMs: 5000 }
   rateLimit: { ratePerSecond: 1000, burst: 2000, maxClients: 10000 }   # or false
+  tracing: { exporter: zipkin, endpoint: http://zipkin:9411/api/v2/spans, serviceName: smartqueue,
+             sampleRatio: 1, batchDelay: 5s }
+                                    # --trace-exporter/--trace-endpoint/--trace-service/--trace-sample/--trace-batch-delay
   workflows: [workflows/]           # the [paths...] (paths given on the command line replace it)
 Unknown keys and wrong types are errors reported as file:line:column key: message (exit 2).
 Example: deploy/smartqueue.yaml.`;
@@ -269,6 +273,11 @@ export function registerServe(program: Command, io: CliIO): void {
     .option(...handlersOption)
     .option(...threadsOption)
     .option(...threadHeapOption)
+    .option(...traceOptions.exporter)
+    .option(...traceOptions.endpoint)
+    .option(...traceOptions.service)
+    .option(...traceOptions.sample)
+    .option(...traceOptions.batchDelay)
     .addHelpText(
       'after',
       CONFIG_HELP +

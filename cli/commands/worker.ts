@@ -11,9 +11,19 @@ import { addClientOptions, resolveClientConnection } from '../client-connection.
 import type { ClientConnectionFlags } from '../client-connection.js';
 import type { CliIO } from '../output.js';
 import { formatLogLine } from '../progress.js';
+import { resolveCliTracing, traceOptions } from '../trace-flags.js';
+import type { TraceFlags } from '../trace-flags.js';
+import { openTracing } from '../../plugins/telemetry/tracing/open.js';
+import {
+  createWorkerMetrics,
+  parseMetricsAddress,
+  startMetricsEndpoint,
+} from '../../plugins/telemetry/metrics/index.js';
+import type { MetricsEndpoint, WorkerMetrics } from '../../plugins/telemetry/metrics/index.js';
+import type { KafkaTransport } from '../../plugins/transport/kafka/index.js';
 import { handlersOption, intOption, threadHeapOption, threadsOption } from './common.js';
 
-interface WorkerOptions extends ClientConnectionFlags {
+interface WorkerOptions extends ClientConnectionFlags, TraceFlags {
   server?: string;
   transport?: string;
   handlers?: string;
@@ -24,6 +34,7 @@ interface WorkerOptions extends ClientConnectionFlags {
   grace: number;
   threads?: number;
   threadHeap?: number;
+  metricsAddress?: string;
 }
 
 export function registerWorker(program: Command, io: CliIO): void {
@@ -57,6 +68,15 @@ export function registerWorker(program: Command, io: CliIO): void {
     .option('--heartbeat-interval <ms>', 'heartbeat at least this often', intOption('--heartbeat-interval'))
     .option('--allow-run', 'register the built-in `run` handler (argv tasks; the server must allow them too)')
     .option(
+      '--metrics-address <host:port>',
+      'serve Prometheus metrics at http://<host:port>/metrics (off by default); env SMARTQUEUE_METRICS_ADDRESS',
+    )
+    .option(...traceOptions.exporter)
+    .option(...traceOptions.endpoint)
+    .option(...traceOptions.service)
+    .option(...traceOptions.sample)
+    .option(...traceOptions.batchDelay)
+    .option(
       '--grace <ms>',
       'on SIGTERM, how long running tasks may take to finish',
       intOption('--grace'),
@@ -68,7 +88,8 @@ export function registerWorker(program: Command, io: CliIO): void {
       '\nExamples:\n  $ smartqueue worker --server 127.0.0.1:7070 --capacity 8\n' +
         '  $ smartqueue worker --server sq.internal:7070 --handlers ./handlers.ts --id etl-1\n' +
         '  $ smartqueue worker --server sq.internal:7070 --tls-ca ca.pem --token-file /run/secrets/worker-token\n' +
-        '  $ smartqueue worker --transport kafka://127.0.0.1:9092 --capacity 16',
+        '  $ smartqueue worker --transport kafka://127.0.0.1:9092 --capacity 16\n' +
+        '  $ smartqueue worker --server 127.0.0.1:7070 --metrics-address 127.0.0.1:9465   # scrape /metrics there',
     )
     .action(async (opts: WorkerOptions) => {
       const transportUrl = opts.transport ?? process.env.SMARTQUEUE_TRANSPORT;
@@ -89,6 +110,8 @@ export function registerWorker(program: Command, io: CliIO): void {
           'INVALID_ARGUMENT',
           `--id must be 1-128 letters, digits, ".", "_", ":" or "-", got "${opts.id}"`,
         );
+      const metricsAddress = opts.metricsAddress ?? process.env.SMARTQUEUE_METRICS_ADDRESS;
+      if (metricsAddress !== undefined) parseMetricsAddress(metricsAddress);
       // Files first: an unreadable certificate or token file fails before anything starts.
       const connection = resolveClientConnection(opts);
       const builtins = builtinHandlers();
@@ -107,14 +130,25 @@ export function registerWorker(program: Command, io: CliIO): void {
             })
           : undefined;
       const clock = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
+      // Execute spans continue the trace each assignment carries (gRPC message or Kafka headers).
+      const tracingOptions = resolveCliTracing(opts, 'smartqueue-worker');
+      const tracing = tracingOptions && (await openTracing(tracingOptions));
+      // Created once the worker exists (its figures are read at scrape time); attempts that end
+      // before that are not counted.
+      let metrics: WorkerMetrics | undefined;
+      const onAttemptFinished: NonNullable<Parameters<typeof createRemoteWorker>[0]['onAttemptFinished']> = (
+        a,
+        r,
+      ) => metrics?.attemptFinished(a, r);
       let worker: {
         readonly id: string;
         readonly busy: number;
         close(o: { graceMs: number }): Promise<void>;
       };
       let where: string;
+      let kafkaTransport: KafkaTransport | undefined;
       if (transportUrl) {
-        worker = await startKafkaWorker({
+        const kafkaWorker = await startKafkaWorker({
           url: transportUrl,
           id: opts.id ?? `${hostname()}-${process.pid}`,
           capacity: opts.capacity,
@@ -123,7 +157,11 @@ export function registerWorker(program: Command, io: CliIO): void {
           ...(opts.heartbeatInterval !== undefined && { heartbeatIntervalMs: opts.heartbeatInterval }),
           logger: (line) => io.err(formatLogLine(line)),
           log: (line) => io.out(`${clock()} ${line}`),
+          ...(metricsAddress !== undefined && { onAttemptFinished }),
+          ...(tracing && { tracerFor: (route) => tracing.workerTracer(route) }),
         });
+        worker = kafkaWorker;
+        kafkaTransport = kafkaWorker.transport;
         where = `taking tasks from ${transportUrl.replace(/\?.*$/, '')}`;
       } else {
         const remote = createRemoteWorker({
@@ -137,10 +175,38 @@ export function registerWorker(program: Command, io: CliIO): void {
           ...(opts.heartbeatInterval !== undefined && { heartbeatIntervalMs: opts.heartbeatInterval }),
           log: (line) => io.out(`${clock()} ${line}`),
           logger: (line) => io.err(formatLogLine(line)),
+          ...(tracing && { tracer: tracing.workerTracer({ kind: 'grpc' }) }),
+          ...(metricsAddress !== undefined && {
+            onAttemptFinished,
+            onHeartbeatSent: () => metrics?.heartbeatSent(),
+          }),
         });
         remote.start();
         worker = remote;
         where = `connecting to ${opts.server}`;
+      }
+      let endpoint: MetricsEndpoint | undefined;
+      let stopBeatCount: (() => void) | undefined;
+      if (metricsAddress !== undefined) {
+        const w = worker;
+        metrics = createWorkerMetrics({
+          capacity: opts.capacity,
+          busy: () => w.busy,
+          ...(threads && { pool: () => threads.stats() }),
+          ...(kafkaTransport && { kafka: kafkaTransport }),
+        });
+        // Kafka workers' heartbeats are messages on the heartbeats topic.
+        stopBeatCount = kafkaTransport?.onProduced((role) => {
+          if (role === 'heartbeats') metrics?.heartbeatSent();
+        });
+        try {
+          endpoint = await startMetricsEndpoint(metricsAddress, metrics);
+        } catch (err) {
+          await worker.close({ graceMs: 0 });
+          await threads?.close();
+          throw err;
+        }
+        io.out(`metrics on http://${endpoint.address}/metrics`);
       }
       io.out(`worker ${worker.id}: handlers ${[...handlers.keys()].join(', ')}; ${where}`);
       const signal = await new Promise<string>((resolve) => {
@@ -155,6 +221,10 @@ export function registerWorker(program: Command, io: CliIO): void {
       io.out(`${clock()} stopping (${signal}): ${worker.busy} task(s) running, ${opts.grace} ms to finish`);
       await worker.close({ graceMs: opts.grace });
       await threads?.close();
+      stopBeatCount?.();
+      await endpoint?.close();
+      // The last batch of spans goes out before the process ends.
+      await tracing?.shutdown();
       io.out(`${clock()} stopped`);
     });
 }

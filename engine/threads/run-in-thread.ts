@@ -31,8 +31,14 @@ export interface ThreadRunner {
       progress?: (report: ProgressReport) => void;
     },
   ): Promise<TaskResult>;
-  /** Pool figures (zeros before the pool exists). */
-  stats(): { threads: number; busy: number; queued: number };
+  /** Pool figures (zeros before the pool exists); steals are counted since the pool started. */
+  stats(): {
+    threads: number;
+    busy: number;
+    queued: number;
+    stealsAttempted: number;
+    stealsSucceeded: number;
+  };
   close(): Promise<void>;
 }
 
@@ -101,9 +107,15 @@ export function createThreadRunner(options: ThreadRunnerOptions): ThreadRunner {
       return { ...base, ok: false, error, startedAt: r.startedAt, finishedAt: r.finishedAt };
     },
     stats() {
-      if (!pool) return { threads: 0, busy: 0, queued: 0 };
+      if (!pool) return { threads: 0, busy: 0, queued: 0, stealsAttempted: 0, stealsSucceeded: 0 };
       const s = pool.stats();
-      return { threads: s.threads, busy: s.busy, queued: s.queued };
+      return {
+        threads: s.threads,
+        busy: s.busy,
+        queued: s.queued,
+        stealsAttempted: s.stealsAttempted,
+        stealsSucceeded: s.stealsSucceeded,
+      };
     },
     async close() {
       await pool?.close();

@@ -12,4 +12,5 @@ export const PATCHABLE_TASK_FIELDS = [
   'outputs',
   'error',
   'deadlineMissed',
+  'traceId',
 ] as const satisfies readonly (keyof TaskRecord)[];

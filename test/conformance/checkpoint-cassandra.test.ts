@@ -61,12 +61,33 @@ withService('cassandra', available, 'Cassandra checkpoint store', () => {
 
   describe('Cassandra checkpoint store', () => {
     it('migrate is idempotent, also from two concurrent callers', async () => {
-      expect(await migrateCassandraSchema(options)).toEqual({ from: 1, to: 1 });
+      expect(await migrateCassandraSchema(options)).toEqual({ from: 2, to: 2 });
       const other = { ...options, keyspace: `${keyspace}_m` };
       try {
         const results = await Promise.all([migrateCassandraSchema(other), migrateCassandraSchema(other)]);
-        expect(results.map((r) => r.to)).toEqual([1, 1]);
-        expect(await migrateCassandraSchema(other)).toEqual({ from: 1, to: 1 });
+        expect(results.map((r) => r.to)).toEqual([2, 2]);
+        expect(await migrateCassandraSchema(other)).toEqual({ from: 2, to: 2 });
+        // A keyspace of schema v1 (no trace_id column) moves to v2 and keeps its rows.
+        const { default: cassandra } = await import('cassandra-driver');
+        const client = new cassandra.Client({
+          contactPoints: options.contactPoints,
+          localDataCenter: 'datacenter1',
+        });
+        try {
+          await client.execute(
+            `INSERT INTO ${other.keyspace}.tasks (run_id, task_id, status) VALUES ('r', 't', 'pending')`,
+          );
+          await client.execute(`ALTER TABLE ${other.keyspace}.tasks DROP trace_id`);
+          await client.execute(`UPDATE ${other.keyspace}.schema_version SET version = 1 WHERE id = 0`);
+          expect(await migrateCassandraSchema(other)).toEqual({ from: 1, to: 2 });
+          const row = (
+            await client.execute(`SELECT status, trace_id FROM ${other.keyspace}.tasks WHERE run_id = 'r'`)
+          ).first();
+          expect(row?.status).toBe('pending');
+          expect(row?.trace_id).toBeNull();
+        } finally {
+          await client.shutdown();
+        }
       } finally {
         const { default: cassandra } = await import('cassandra-driver');
         const client = new cassandra.Client({
@@ -167,6 +188,30 @@ withService('cassandra', available, 'Cassandra checkpoint store', () => {
         expect((await store.getEvents(runId)).map((e) => e.seq)).not.toContain(b.seq);
       } finally {
         await raw.shutdown();
+        await store.close();
+      }
+    }, 30_000);
+
+    it('reports each group-commit batch to onBatch listeners, failed ones with ok: false', async () => {
+      const store = await createCassandraCheckpointStore(options);
+      const batches: { writes: number; ok: boolean }[] = [];
+      const remove = store.onBatch((b) => {
+        expect(b.seconds).toBeGreaterThanOrEqual(0);
+        batches.push({ writes: b.writes, ok: b.ok });
+      });
+      try {
+        const runId = `run-${randomUUID()}`;
+        for (let i = 0; i < 5; i++) store.record({ runId, type: 'tick', at: i });
+        await store.flush();
+        expect(batches.reduce((n, b) => n + b.writes, 0)).toBe(5);
+        expect(batches.every((b) => b.ok)).toBe(true);
+        await expectCode(store.addTasks(`run-missing-${randomUUID()}`, ['a']), 'NOT_FOUND');
+        expect(batches.at(-1)).toEqual({ writes: 1, ok: false });
+        remove();
+        store.record({ runId, type: 'tick', at: 9 });
+        await store.flush();
+        expect(batches.reduce((n, b) => n + b.writes, 0)).toBe(6);
+      } finally {
         await store.close();
       }
     }, 30_000);

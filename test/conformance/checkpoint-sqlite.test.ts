@@ -349,7 +349,7 @@ describe('SQLite checkpoint store', () => {
 
       const store = await open();
       const check = rawConnection();
-      expect(check.pragma('user_version', { simple: true })).toBe(3);
+      expect(check.pragma('user_version', { simple: true })).toBe(4);
       expect(
         (check.prepare('PRAGMA table_info(tasks)').all() as { name: string }[]).map((c) => c.name),
       ).toContain('spec');

@@ -311,6 +311,38 @@ export function checkpointStoreConformance(
         ]);
       });
 
+      it("keeps the trace id of a task's latest traced attempt (what inspect links to)", async () => {
+        const [t1, t2] = ['0af7651916cd43dd8448eb211c80319c', '4bf92f3577b34da6a3ce929d0e0e4736'];
+        const run = await createRun(['a', 'b']);
+        const dispatch = (attempt: number, traceId: string) =>
+          store.record(
+            { runId: run.runId, type: 'task:attempt:dispatched', at: 10 + attempt, taskId: 'a', attempt },
+            { runId: run.runId, taskId: 'a', status: 'dispatched', attempt, workerId: 'w1', traceId },
+          );
+        dispatch(1, t1);
+        await store.flush();
+        expect((await task(run.runId, 'a'))?.traceId).toBe(t1);
+        // A later patch that does not name it keeps it.
+        store.record(
+          { runId: run.runId, type: 'task:attempt:failed', at: 12, taskId: 'a', attempt: 1 },
+          { runId: run.runId, taskId: 'a', status: 'pending', error: 'boom' },
+        );
+        await store.flush();
+        expect((await task(run.runId, 'a'))?.traceId).toBe(t1);
+        // The next traced attempt replaces it, and its completion keeps it.
+        dispatch(2, t2);
+        expect(await store.completeTask(completion(run.runId, 'a', 2))).toBe(true);
+        await store.flush();
+        let reader = store;
+        if (handle.reopen) {
+          reader = await handle.reopen();
+          opened.push(reader);
+        }
+        const tasks = sortTasks(await reader.getTasks(run.runId));
+        expect(tasks[0]).toMatchObject({ taskId: 'a', status: 'succeeded', traceId: t2 });
+        expect(tasks[1]).not.toHaveProperty('traceId');
+      });
+
       it('addTasks with a spec JSON cannot hold rejects with INVALID_ARGUMENT and adds nothing', async () => {
         const run = await createRun(['a']);
         const cyclic: Record<string, unknown> = { id: 'bad' };

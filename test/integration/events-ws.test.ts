@@ -252,10 +252,11 @@ describe('health and metrics', () => {
     const metrics = await fetch(`http://${base}/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();
-    expect(text).toMatch(/^smartqueue_task_attempts_dispatched_total 3$/m);
-    expect(text).toMatch(/^smartqueue_task_attempts_succeeded_total 3$/m);
+    expect(text).toMatch(/^smartqueue_task_attempts_dispatched_total\{priority_class="medium"\} 3$/m);
+    expect(text).toMatch(/^smartqueue_task_attempts_succeeded_total\{handler="noop"\} 2$/m);
+    expect(text).toMatch(/^smartqueue_task_attempts_succeeded_total\{handler="gate"\} 1$/m);
     expect(text).toMatch(/^smartqueue_runs_finished_total\{status="succeeded"\} 1$/m);
-    expect(text).toMatch(/^smartqueue_tasks_ready 0$/m);
+    expect(text).toMatch(/^smartqueue_tasks_ready\{shard="all"\} 0$/m);
     expect((await fetch(`http://${base}/nope`)).status).toBe(404);
     expect((await fetch(`http://${base}/v1/events`)).status).toBe(426);
     http.markShuttingDown();

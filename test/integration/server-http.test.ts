@@ -57,7 +57,8 @@ describe('serve: the HTTP port', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/^smartqueue_task_attempts_succeeded_total 2$/m);
+    expect(metrics).toMatch(/^smartqueue_task_attempts_succeeded_total\{handler="sleep"\} 1$/m);
+    expect(metrics).toMatch(/^smartqueue_task_attempts_succeeded_total\{handler="noop"\} 1$/m);
 
     const closing = server.close();
     const during = await fetch(`${base}/healthz`).catch(() => undefined);

@@ -9,7 +9,9 @@
  * Addresses come from SMARTQUEUE_TEST_<NAME> (host:port or a URL), defaulting to the ports
  * `scripts/services up` uses on 127.0.0.1.
  */
+import { accessSync, constants } from 'node:fs';
 import { connect } from 'node:net';
+import { delimiter, join } from 'node:path';
 import { describe, it } from 'vitest';
 
 export type ServiceName = 'redis' | 'cassandra' | 'kafka' | 'etcd' | 'zipkin';
@@ -76,4 +78,42 @@ export function withService(
   }
   process.stderr.write(`${title}: SKIPPED, ${hint}\n`);
   describe.skipIf(!available)(title, register);
+}
+
+/** The path of an executable found on PATH (then /usr/sbin, /sbin), or undefined. */
+export function findExecutable(command: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/sbin'];
+  for (const dir of dirs) {
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `withService` for a command-line tool (promtool, amtool...): the tests run when `command` is
+ * installed; otherwise one failing test with CI=true, skipped tests (and a note) elsewhere.
+ * `install` says how to get it, e.g. "bash scripts/services install prometheus".
+ */
+export function withTool(command: string, install: string, title: string, register: () => void): void {
+  if (findExecutable(command)) {
+    register();
+    return;
+  }
+  const hint = `${command} is not installed (install it with \`${install}\`)`;
+  if (IN_CI) {
+    describe(title, () => {
+      it(`needs ${command}`, () => {
+        throw new Error(`${hint}; with CI=true this is a failure, not a skip`);
+      });
+    });
+    return;
+  }
+  process.stderr.write(`${title}: SKIPPED, ${hint}\n`);
+  describe.skip(title, register);
 }

@@ -1,7 +1,22 @@
 /** Options of the gRPC API, validated and defaulted in one place. */
 import { SmartQueueError } from '../../../engine/errors.js';
 import type { Engine } from '../../../engine/engine.js';
-import type { CheckpointStore } from '../../../engine/stages.js';
+import type { CheckpointStore, TraceCarrier } from '../../../engine/stages.js';
+
+/**
+ * Traces the calls that start work (plugins/telemetry/tracing `createRpcTracer`): runs `fn` in
+ * the call's server span, continuing the caller's trace from `metadata` (W3C `traceparent`);
+ * `fn` gets that span's context to hand to the engine. `statusOf` maps a thrown error to its
+ * gRPC status code.
+ */
+export interface RpcTracing {
+  serve<T>(
+    method: string,
+    metadata: TraceCarrier,
+    fn: (traceContext: TraceCarrier) => Promise<T>,
+    statusOf: (err: unknown) => number,
+  ): Promise<T>;
+}
 
 /** Limits that protect the server from oversized requests. */
 export interface GrpcApiLimits {
@@ -20,12 +35,15 @@ export interface GrpcApiOptions {
   /** The engine's checkpoint store (reads: runs, tasks, the event log). */
   store: CheckpointStore;
   limits?: GrpcApiLimits;
+  /** Server spans of SubmitWorkflow/SubmitTask/SubmitTasks. @default none (untraced) */
+  tracing?: RpcTracing;
 }
 
 export interface ResolvedGrpcApiOptions {
   engine: Engine;
   store: CheckpointStore;
   limits: Required<GrpcApiLimits>;
+  tracing?: RpcTracing;
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
@@ -49,5 +67,6 @@ export function resolveGrpcApiOptions(raw: GrpcApiOptions): ResolvedGrpcApiOptio
       maxIdempotencyKeys: positiveInt('maxIdempotencyKeys', l.maxIdempotencyKeys, 100_000),
       shutdownGraceMs: positiveInt('shutdownGraceMs', l.shutdownGraceMs, 5000),
     },
+    ...(raw.tracing && { tracing: raw.tracing }),
   };
 }

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { SmartQueueError } from '../../../engine/errors.js';
+import type { TraceCarrier } from '../../../engine/stages.js';
 import type { SmartQueueHandlers } from '../../../proto/generated/smartqueue/v1/SmartQueue.js';
 import { shuttingDown, toServiceError } from './errors.js';
 import { resolveGrpcApiOptions } from './options.js';
@@ -86,9 +87,16 @@ export function createGrpcApi(raw: GrpcApiOptions, extras: GrpcServerExtras = {}
     limiter.take(typeof who === 'string' ? `principal:${who}` : peerKey(call.getPeer()));
   };
 
+  const tracing = options.tracing;
+  /** Runs a call that starts work in its server span, when tracing is on. */
+  const traced =
+    <Req, Res>(method: string, fn: (req: Req, traceContext?: TraceCarrier) => Promise<Res>) =>
+    (req: Req, metadata: grpc.Metadata): Promise<Res> =>
+      tracing ? tracing.serve(method, traceFields(metadata), (tc) => fn(req, tc), statusCodeOf) : fn(req);
+
   /** Wraps an async implementation as a unary handler that always answers with a status. */
   const unary =
-    <Req, Res>(method: string, fn: (req: Req) => Promise<Res>) =>
+    <Req, Res>(method: string, fn: (req: Req, metadata: grpc.Metadata) => Promise<Res>) =>
     (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
       if (closing) {
         callback(shuttingDown());
@@ -97,7 +105,7 @@ export function createGrpcApi(raw: GrpcApiOptions, extras: GrpcServerExtras = {}
       inFlight++;
       Promise.resolve()
         .then(() => admit(call as grpc.ServerUnaryCall<unknown, unknown>, method))
-        .then(() => fn(call.request))
+        .then(() => fn(call.request, call.metadata))
         .then(
           (res) => callback(null, res),
           (err: unknown) => callback(toServiceError(err)),
@@ -122,9 +130,9 @@ export function createGrpcApi(raw: GrpcApiOptions, extras: GrpcServerExtras = {}
     };
 
   const handlers: SmartQueueHandlers = {
-    SubmitWorkflow: unary('SubmitWorkflow', submitWorkflow),
-    SubmitTask: unary('SubmitTask', submitTask),
-    SubmitTasks: unary('SubmitTasks', submitTasks),
+    SubmitWorkflow: unary('SubmitWorkflow', traced('SubmitWorkflow', submitWorkflow)),
+    SubmitTask: unary('SubmitTask', traced('SubmitTask', submitTask)),
+    SubmitTasks: unary('SubmitTasks', traced('SubmitTasks', submitTasks)),
     GetRun: unary('GetRun', queries.getRun),
     GetTask: unary('GetTask', queries.getTask),
     ListRuns: unary('ListRuns', queries.listRuns),
@@ -186,4 +194,19 @@ export function createGrpcApi(raw: GrpcApiOptions, extras: GrpcServerExtras = {}
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** The W3C trace-context fields of a call's metadata (the tracing plugin reads them). */
+function traceFields(metadata: grpc.Metadata): TraceCarrier {
+  const out: TraceCarrier = {};
+  for (const key of ['traceparent', 'tracestate']) {
+    const v = metadata.get(key)[0];
+    if (typeof v === 'string') out[key] = v;
+  }
+  return out;
+}
+
+/** The gRPC status code a thrown error answers with. */
+function statusCodeOf(err: unknown): number {
+  return toServiceError(err).code ?? grpc.status.UNKNOWN;
 }

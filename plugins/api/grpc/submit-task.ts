@@ -12,6 +12,7 @@ import type { DeadlineIR, TaskIR, WorkflowIR } from '../../../dsl/ir.js';
 import { MAX_TIMER_MS } from '../../../dsl/normalize.js';
 import { ID_PATTERN } from '../../../dsl/schema.js';
 import { SmartQueueError } from '../../../engine/errors.js';
+import type { TraceCarrier } from '../../../engine/stages.js';
 import type { SubmitTaskRequest__Output } from '../../../proto/generated/smartqueue/v1/SubmitTaskRequest.js';
 import type { SubmitTaskResponse } from '../../../proto/generated/smartqueue/v1/SubmitTaskResponse.js';
 import type { SubmitTasksRequest__Output } from '../../../proto/generated/smartqueue/v1/SubmitTasksRequest.js';
@@ -177,10 +178,12 @@ export function createSubmitTask(options: ResolvedGrpcApiOptions) {
     store.record({ runId, type: METADATA_EVENT, at: Date.now(), taskId, data: { metadata } });
   };
 
-  const submit = async (req: SubmitTaskRequest__Output): Promise<TaskAnswer> => {
+  // A namespace's open run outlives any one call, so its span is a root; each task's attempts
+  // hang under the call that submitted it (traceContext).
+  const submit = async (req: SubmitTaskRequest__Output, traceContext?: TraceCarrier): Promise<TaskAnswer> => {
     const runId = await targetRun(req.runId, req.namespace);
     const taskId = req.taskId || engine.options.coordinator.nextId('task');
-    await engine.addTask(runId, taskFromRequest(req, taskId));
+    await engine.addTasks(runId, [taskFromRequest(req, taskId)], { ...(traceContext && { traceContext }) });
     recordMetadata(runId, taskId, req.metadata);
     return { taskId, runId };
   };
@@ -188,17 +191,23 @@ export function createSubmitTask(options: ResolvedGrpcApiOptions) {
   const scopeOf = (runId: string, namespace: string) =>
     runId ? `run:${runId}` : `ns:${namespace || 'default'}`;
 
-  const submitTask = async (req: SubmitTaskRequest__Output): Promise<SubmitTaskResponse> => {
+  const submitTask = async (
+    req: SubmitTaskRequest__Output,
+    traceContext?: TraceCarrier,
+  ): Promise<SubmitTaskResponse> => {
     checkNamespace(req.runId, req.namespace);
     // Fail fast on wrong fields, before a namespace run is started for nothing.
     taskFromRequest(req, req.taskId || 'probe');
-    if (!req.idempotencyKey) return { ...(await submit(req)), deduplicated: false };
+    if (!req.idempotencyKey) return { ...(await submit(req, traceContext)), deduplicated: false };
     const key = `${scopeOf(req.runId, req.namespace)}\u0000${req.idempotencyKey}`;
-    const r = await keys.run(key, fingerprint(req), () => submit(req));
+    const r = await keys.run(key, fingerprint(req), () => submit(req, traceContext));
     return { ...r.value, deduplicated: r.deduplicated };
   };
 
-  const submitTasks = async (req: SubmitTasksRequest__Output): Promise<SubmitTasksResponse> => {
+  const submitTasks = async (
+    req: SubmitTasksRequest__Output,
+    traceContext?: TraceCarrier,
+  ): Promise<SubmitTasksResponse> => {
     checkNamespace(req.runId, req.namespace);
     if (req.tasks.length === 0)
       throw badRequest([{ field: 'tasks', description: 'is required: at least one task' }]);
@@ -251,7 +260,7 @@ export function createSubmitTask(options: ResolvedGrpcApiOptions) {
         const tasks = fresh.map(({ t }) =>
           taskFromRequest(t, t.taskId || engine.options.coordinator.nextId('task')),
         );
-        await engine.addTasks(runId, tasks);
+        await engine.addTasks(runId, tasks, { ...(traceContext && { traceContext }) });
         for (const [k, { t }] of fresh.entries()) recordMetadata(runId, tasks[k]!.id, t.metadata);
         return tasks.map((task) => ({ taskId: task.id, runId }));
       })();

@@ -5,6 +5,7 @@ import { parseWorkflowIr } from '../../../dsl/ir-schema.js';
 import { loadYamlText } from '../../../dsl/load.js';
 import { SmartQueueError } from '../../../engine/errors.js';
 import type { SourceDiagnostic } from '../../../engine/errors.js';
+import type { TraceCarrier } from '../../../engine/stages.js';
 import type { SubmitWorkflowRequest__Output } from '../../../proto/generated/smartqueue/v1/SubmitWorkflowRequest.js';
 import type { SubmitWorkflowResponse } from '../../../proto/generated/smartqueue/v1/SubmitWorkflowResponse.js';
 import { fromStruct } from './convert.js';
@@ -84,7 +85,7 @@ export function createSubmitWorkflow(options: ResolvedGrpcApiOptions) {
   const { engine, limits } = options;
   const keys = new IdempotencyCache<{ runId: string; workflow: string }>(limits.maxIdempotencyKeys);
 
-  const submit = async (req: SubmitWorkflowRequest__Output) => {
+  const submit = async (req: SubmitWorkflowRequest__Output, traceContext?: TraceCarrier) => {
     const plan =
       req.source === 'ir'
         ? compileIr(req, req.fileName || '<ir>', limits.maxTasksPerSubmission)
@@ -93,11 +94,18 @@ export function createSubmitWorkflow(options: ResolvedGrpcApiOptions) {
             req.workflow,
             req.fileName || '<input>',
           );
-    const runId = await engine.startRun(plan, { params: { ...req.params }, labels: { ...req.labels } });
+    const runId = await engine.startRun(plan, {
+      params: { ...req.params },
+      labels: { ...req.labels },
+      ...(traceContext && { traceContext }),
+    });
     return { runId, workflow: plan.ir.name };
   };
 
-  return async (req: SubmitWorkflowRequest__Output): Promise<SubmitWorkflowResponse> => {
+  return async (
+    req: SubmitWorkflowRequest__Output,
+    traceContext?: TraceCarrier,
+  ): Promise<SubmitWorkflowResponse> => {
     if (req.source === 'ir' ? !req.ir : !req.yaml?.trim())
       throw badRequest([
         {
@@ -105,9 +113,9 @@ export function createSubmitWorkflow(options: ResolvedGrpcApiOptions) {
           description: 'is required: the workflow as YAML text (`yaml`) or compiled IR (`ir`)',
         },
       ]);
-    if (!req.idempotencyKey) return { ...(await submit(req)), deduplicated: false };
+    if (!req.idempotencyKey) return { ...(await submit(req, traceContext)), deduplicated: false };
     const { idempotencyKey: _key, ...rest } = req;
-    const r = await keys.run(req.idempotencyKey, fingerprint(rest), () => submit(req));
+    const r = await keys.run(req.idempotencyKey, fingerprint(rest), () => submit(req, traceContext));
     return { ...r.value, deduplicated: r.deduplicated };
   };
 }

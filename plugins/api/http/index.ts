@@ -7,5 +7,5 @@ export type { HttpApi } from './server.js';
 export type { EventStreamLimits, HttpServerOptions } from './options.js';
 export { CLOSE, toEventMessage } from './events-ws.js';
 export type { EventMessage } from './events-ws.js';
-export { createEngineMetrics } from './metrics.js';
-export type { EngineMetrics, EngineMetricsOptions } from './metrics.js';
+export { createSchedulerMetrics } from '../../telemetry/metrics/index.js';
+export type { EngineMetrics, SchedulerMetricsOptions } from '../../telemetry/metrics/index.js';

@@ -4,7 +4,7 @@ import type { EngineEventBus } from '../../../engine/events.js';
 import type { CheckpointStore } from '../../../engine/stages.js';
 import type { Authorizer } from '../grpc/auth.js';
 import type { ServerTlsOptions } from '../grpc/tls.js';
-import type { EngineMetrics } from './metrics.js';
+import type { EngineMetrics } from '../../telemetry/metrics/index.js';
 
 /** Limits of the WebSocket event stream. */
 export interface EventStreamLimits {
@@ -37,7 +37,7 @@ export interface HttpServerOptions {
   engineEvents: EngineEventBus;
   /**
    * Metrics served at /metrics, or `false` for none (404).
-   * @default createEngineMetrics({ engineEvents, readyTasks })
+   * @default createSchedulerMetrics({ engineEvents, readyTasks })
    */
   metrics?: EngineMetrics | false;
   /** Current number of ready tasks (e.g. `() => engine.readyCount`), for the default metrics. */

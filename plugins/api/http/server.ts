@@ -14,8 +14,8 @@ import { DEFAULT_NAMESPACE } from '../grpc/auth-namespaces.js';
 import { resolveServerTls } from '../grpc/tls.js';
 import { CLOSE, parseStreamQuery, streamRunEvents } from './events-ws.js';
 import type { EventStream } from './events-ws.js';
-import { createEngineMetrics } from './metrics.js';
-import type { EngineMetrics } from './metrics.js';
+import { createSchedulerMetrics } from '../../telemetry/metrics/index.js';
+import type { EngineMetrics } from '../../telemetry/metrics/index.js';
 import { resolveHttpServerOptions } from './options.js';
 import type { HttpServerOptions } from './options.js';
 
@@ -63,7 +63,10 @@ export function createHttpServer(raw: HttpServerOptions): HttpApi {
     options.metrics === false
       ? undefined
       : (options.metrics ??
-        createEngineMetrics({ engineEvents, ...(options.readyTasks && { readyTasks: options.readyTasks }) }));
+        createSchedulerMetrics({
+          engineEvents,
+          ...(options.readyTasks && { readyTasks: options.readyTasks }),
+        }));
   const tls = options.tls ? resolveServerTls(options.tls) : undefined;
   let shuttingDown = false;
   let closing: Promise<void> | undefined;

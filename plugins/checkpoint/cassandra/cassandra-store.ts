@@ -36,6 +36,7 @@
  * The succeeded event is written right after the winning LWT; a crash in between loses that
  * event (its seq stays unused) but not the task's success.
  */
+import type { BatchReport } from '../batch-listeners.js';
 import { SmartQueueError } from '../../../engine/errors.js';
 import type {
   AddedTask,
@@ -88,6 +89,11 @@ export interface CassandraCheckpointStore extends CheckpointStore, AsyncDisposab
   /** Live counters (not a snapshot). */
   readonly stats: Readonly<CassandraCheckpointStoreStats>;
   readonly options: Readonly<ResolvedCassandraCheckpointStoreOptions>;
+  /**
+   * Calls `listener` after each group-commit batch with its duration in seconds, its number of
+   * writes and whether all of them succeeded; returns a remover. For metrics.
+   */
+  onBatch(listener: (batch: BatchReport) => void): () => void;
 }
 
 /**
@@ -142,6 +148,10 @@ class CassandraStore implements CassandraCheckpointStore {
 
   get stats(): Readonly<Stats> {
     return this.#queue.stats;
+  }
+
+  onBatch(listener: (batch: BatchReport) => void): () => void {
+    return this.#queue.batches.add(listener);
   }
 
   async createRun(run: RunRecord, taskIds: string[]): Promise<void> {

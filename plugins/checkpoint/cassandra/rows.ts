@@ -88,6 +88,7 @@ export function taskFromRow(row: Row): TaskRecord {
     task.outputs = JSON.parse(row.outputs as string) as unknown;
   put(task, 'error', row.error);
   put(task, 'deadlineMissed', row.deadline_missed);
+  put(task, 'traceId', row.trace_id);
   if (row.spec !== null && row.spec !== undefined) task.spec = JSON.parse(row.spec as string) as unknown;
   return task as unknown as TaskRecord;
 }
@@ -104,6 +105,7 @@ export function taskPatchColumns(patch: Partial<TaskRecord>): Row {
     ['finishedAt', 'finished_at'],
     ['error', 'error'],
     ['deadlineMissed', 'deadline_missed'],
+    ['traceId', 'trace_id'],
   ];
   for (const [field, column] of map) if (patch[field] !== undefined) cols[column] = patch[field];
   if (patch.outputs !== undefined) cols.outputs = toJson(patch.outputs, 'outputs');

@@ -15,7 +15,7 @@ export type Driver = typeof CassandraDriver;
 export type Client = CassandraDriver.Client;
 
 /** Bumped with every new entry of {@link MIGRATIONS}; stored in `schema_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * The statements of each version step (`{ks}` is the keyspace). Every statement is idempotent
@@ -48,6 +48,8 @@ const MIGRATIONS: Readonly<Record<number, readonly string[]>> = {
       data text, PRIMARY KEY ((run_id, bucket), seq))`,
     `CREATE TABLE IF NOT EXISTS {ks}.shard_fences (shard bigint PRIMARY KEY, epoch bigint)`,
   ],
+  // The trace id of a task's latest attempt (OpenTelemetry), for `smartqueue inspect`.
+  2: [`ALTER TABLE {ks}.tasks ADD IF NOT EXISTS trace_id text`],
 };
 
 /** Loads cassandra-driver on first use, so engines that never use Cassandra never load it. */

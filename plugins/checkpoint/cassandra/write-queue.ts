@@ -6,6 +6,7 @@
  */
 import type { CheckpointEvent } from '../../../engine/stages.js';
 import type { SmartQueueError } from '../../../engine/errors.js';
+import { BatchListeners } from '../batch-listeners.js';
 import { toStoreError } from './schema.js';
 
 /** Counters of the group commit. */
@@ -32,6 +33,8 @@ type Item =
 
 export class WriteQueue {
   readonly stats: Stats = { transactions: 0, writes: 0, failedTransactions: 0 };
+  /** Told about each batch (for metrics). */
+  readonly batches = new BatchListeners();
   #items: Item[] = [];
   #draining = false;
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -100,7 +103,9 @@ export class WriteQueue {
   async #drain(): Promise<void> {
     while (this.#items.length > 0) {
       const batch = this.#items.splice(0, this.options.maxBatch);
+      const t0 = this.batches.start();
       let failed = false;
+      let taskFailed = false;
       for (let i = 0; i < batch.length;) {
         const item = batch[i]!;
         if (item.kind === 'record') {
@@ -119,6 +124,7 @@ export class WriteQueue {
             item.resolve(await item.run());
             this.stats.writes++;
           } catch (err) {
+            taskFailed = true;
             item.reject(toStoreError(err, 'checkpoint write'));
           }
         } else {
@@ -128,6 +134,7 @@ export class WriteQueue {
       }
       this.stats.transactions++;
       if (failed) this.stats.failedTransactions++;
+      this.batches.done(t0, batch.filter((item) => item.kind !== 'barrier').length, !failed && !taskFailed);
     }
   }
 }

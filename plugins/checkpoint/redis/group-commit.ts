@@ -5,6 +5,7 @@
  * next batch as soon as it returns. So an idle store answers in one round trip and batches grow
  * with load, without a timer to tune.
  */
+import { BatchListeners, type BatchReport } from '../batch-listeners.js';
 import type { SmartQueueError } from '../../../engine/errors.js';
 
 /** One queued write: its script arguments, and how to settle its caller from its reply. */
@@ -35,6 +36,7 @@ interface SettledWaiter {
 
 export class GroupCommit {
   readonly stats: RedisCheckpointStoreStats = { transactions: 0, writes: 0, failedTransactions: 0 };
+  readonly #batches = new BatchListeners();
   #queue: QueuedWrite[] = [];
   #inFlight = false;
   #cancelScheduled: (() => void) | undefined;
@@ -98,6 +100,11 @@ export class GroupCommit {
     }
   }
 
+  /** Calls `listener` after each batch (duration, writes, committed or not); returns a remover. */
+  onBatch(listener: (batch: BatchReport) => void): () => void {
+    return this.#batches.add(listener);
+  }
+
   /** Starts the next batch unless one is in flight; the batch settles its own writes. */
   #send(): void {
     this.#cancelScheduled?.();
@@ -123,9 +130,12 @@ export class GroupCommit {
     const args: string[] = [];
     for (const write of batch) for (const arg of write.args) args.push(arg);
     let replies: string[];
+    const t0 = this.#batches.start();
     try {
       replies = await this.apply(args);
+      this.#batches.done(t0, batch.length, true);
     } catch (err) {
+      this.#batches.done(t0, batch.length, false);
       this.stats.failedTransactions++;
       const error = this.toError(err, `batch of ${batch.length} checkpoint writes`);
       for (const write of batch) write.fail?.(error);

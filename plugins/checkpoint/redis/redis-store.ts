@@ -10,6 +10,7 @@
  * `completeTask` is in Redis (as durable as the server's AOF/RDB settings make it). Reads wait
  * for the writes queued before them, so they see every earlier write of this store.
  */
+import type { BatchReport } from '../batch-listeners.js';
 import { createHash } from 'node:crypto';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { SmartQueueError, errorMessage } from '../../../engine/errors.js';
@@ -53,6 +54,11 @@ export interface RedisCheckpointStore extends CheckpointStore, AsyncDisposable {
   /** Live counters (not a snapshot). */
   readonly stats: Readonly<RedisCheckpointStoreStats>;
   readonly options: Readonly<ResolvedRedisCheckpointStoreOptions>;
+  /**
+   * Calls `listener` after each batch write (transaction) with its duration in seconds, its
+   * number of writes and whether it committed; returns a remover. For metrics.
+   */
+  onBatch(listener: (batch: BatchReport) => void): () => void;
 }
 
 /**
@@ -154,6 +160,10 @@ class RedisStore implements RedisCheckpointStore {
 
   get stats(): Readonly<RedisCheckpointStoreStats> {
     return this.#commits.stats;
+  }
+
+  onBatch(listener: (batch: BatchReport) => void): () => void {
+    return this.#commits.onBatch(listener);
   }
 
   createRun(run: RunRecord, taskIds: string[]): Promise<void> {

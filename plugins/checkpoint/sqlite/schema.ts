@@ -19,7 +19,7 @@ type Db = BetterSqlite3.Database;
  * Bumped with every change to {@link SCHEMA_DDL}, which then gets a step in {@link MIGRATIONS};
  * stored in `PRAGMA user_version`.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 // JSON columns hold JSON text; booleans are 0/1; times are epoch milliseconds.
 const SCHEMA_DDL = `
@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS tasks (
   deadline_missed INTEGER,
   -- JSON of a task added after the run started (addTasks); NULL for the workflow's own tasks.
   spec            TEXT,
+  -- Trace id of the latest traced attempt (OpenTelemetry; smartqueue inspect links to it).
+  trace_id        TEXT,
   PRIMARY KEY (run_id, task_id)
 );
 
@@ -82,6 +84,7 @@ CREATE TABLE IF NOT EXISTS shard_fences (
 const MIGRATIONS: Readonly<Record<number, string>> = {
   2: 'ALTER TABLE tasks ADD COLUMN spec TEXT;',
   3: 'CREATE TABLE IF NOT EXISTS shard_fences (shard INTEGER PRIMARY KEY, epoch INTEGER NOT NULL);',
+  4: 'ALTER TABLE tasks ADD COLUMN trace_id TEXT;',
 };
 
 /**
@@ -134,6 +137,7 @@ export interface TaskRow {
   error: string | null;
   deadline_missed: number | null;
   spec: string | null;
+  trace_id: string | null;
 }
 
 /** An `events` row as bound and as read. */
@@ -163,6 +167,7 @@ export interface TaskPatchRow {
   outputs: string | null;
   error: string | null;
   deadline_missed: number | null;
+  trace_id: string | null;
 }
 
 /** Partial update of a run; `null` means "leave as is". */
@@ -235,7 +240,8 @@ export function prepareStatements(db: Db): Statements {
          worker_id = COALESCE(@worker_id, worker_id), ready_at = COALESCE(@ready_at, ready_at),
          started_at = COALESCE(@started_at, started_at), finished_at = COALESCE(@finished_at, finished_at),
          outputs = COALESCE(@outputs, outputs), error = COALESCE(@error, error),
-         deadline_missed = COALESCE(@deadline_missed, deadline_missed)
+         deadline_missed = COALESCE(@deadline_missed, deadline_missed),
+         trace_id = COALESCE(@trace_id, trace_id)
        WHERE run_id = @run_id AND task_id = @task_id`,
     ),
     // The once-only completion: the WHERE clause is the whole guarantee, and it holds across
@@ -312,6 +318,7 @@ export function taskFromRow(row: TaskRow): TaskRecord {
   if (row.error !== null) task.error = row.error;
   if (row.deadline_missed !== null) task.deadlineMissed = row.deadline_missed !== 0;
   if (row.spec !== null) task.spec = JSON.parse(row.spec) as unknown;
+  if (row.trace_id !== null) task.traceId = row.trace_id;
   return task;
 }
 
@@ -371,6 +378,7 @@ export function taskPatchToRow(
     outputs: task.outputs === undefined ? null : toJson(task.outputs, 'outputs'),
     error: task.error ?? null,
     deadline_missed: bit(task.deadlineMissed),
+    trace_id: task.traceId ?? null,
   };
   const { run_id: _runId, task_id: _taskId, ...changes } = row;
   return Object.values(changes).some((v) => v !== null) ? row : undefined;

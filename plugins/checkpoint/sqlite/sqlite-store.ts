@@ -7,6 +7,7 @@
  * write settles only after its transaction commits, so a `true` from `completeTask` is durable.
  * Reads commit the queue first, so they see every earlier write of this store.
  */
+import { BatchListeners, type BatchReport } from '../batch-listeners.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import { SmartQueueError, errorMessage } from '../../../engine/errors.js';
 import type {
@@ -91,6 +92,11 @@ export interface SqliteCheckpointStore extends CheckpointStore, AsyncDisposable 
   /** Live counters (not a snapshot). */
   readonly stats: Readonly<SqliteCheckpointStoreStats>;
   readonly options: Readonly<ResolvedSqliteCheckpointStoreOptions>;
+  /**
+   * Calls `listener` after each batch write (transaction) with its duration in seconds, its
+   * number of writes and whether it committed; returns a remover. For metrics.
+   */
+  onBatch(listener: (batch: BatchReport) => void): () => void;
 }
 
 /** Validates options and applies defaults; throws one `INVALID_OPTIONS` error naming every problem. */
@@ -212,6 +218,7 @@ const MAX_CACHED_RUNS = 10_000;
 class SqliteStore implements SqliteCheckpointStore {
   readonly name = 'sqlite';
   readonly stats: SqliteCheckpointStoreStats = { transactions: 0, writes: 0, failedTransactions: 0 };
+  readonly #batches = new BatchListeners();
   readonly #db: BetterSqlite3.Database;
   readonly #st: Statements;
   readonly #listStatements = new Map<string, BetterSqlite3.Statement<[Record<string, unknown>], RunRow>>();
@@ -396,6 +403,10 @@ class SqliteStore implements SqliteCheckpointStore {
     return stmt;
   }
 
+  onBatch(listener: (batch: BatchReport) => void): () => void {
+    return this.#batches.add(listener);
+  }
+
   /** Commits the whole queue in one transaction and settles its writes. Never throws. */
   #commitQueued(): SmartQueueError | undefined {
     this.#cancelScheduled?.();
@@ -404,9 +415,12 @@ class SqliteStore implements SqliteCheckpointStore {
     const writes = this.#queue;
     this.#queue = [];
     let outcomes: Outcome[];
+    const t0 = this.#batches.start();
     try {
       outcomes = this.#commit(writes);
+      this.#batches.done(t0, writes.length, true);
     } catch (err) {
+      this.#batches.done(t0, writes.length, false);
       // The counters may have advanced for events that were rolled back.
       this.#seqs.clear();
       this.#dataVersion = undefined;

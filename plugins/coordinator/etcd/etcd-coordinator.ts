@@ -34,6 +34,10 @@ export interface EtcdCoordinator extends Coordinator, AsyncDisposable {
   onShardsChanged(total: number, listener: ShardsListener): () => void;
   /** Whether this instance still owns `shard` with `epoch`, as etcd says now (linearizable). */
   stillOwns(shard: number, epoch: number, total: number): Promise<boolean>;
+  /** Shards of `total` no live instance owned at the last balancing pass (metrics). */
+  unownedShards(total: number): number | undefined;
+  /** Renewals of this instance's session lease so far (metrics). */
+  readonly leaseRenewals: Readonly<{ ok: number; failed: number }>;
 }
 
 interface Session {
@@ -82,6 +86,7 @@ class EtcdCoordinatorImpl implements EtcdCoordinator {
   readonly #wakers = new Set<() => void>();
   readonly #watchers: Watcher[] = [];
   #idSuffix = '';
+  readonly leaseRenewals = { ok: 0, failed: 0 };
   #session: Session | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -179,6 +184,10 @@ class EtcdCoordinatorImpl implements EtcdCoordinator {
   async ownedShards(total: number): Promise<number[]> {
     const owned = await this.shardOwnership(total);
     return [...owned.keys()].sort((a, b) => a - b);
+  }
+
+  unownedShards(total: number): number | undefined {
+    return this.#shards.unowned(total);
   }
 
   async shardOwnership(total: number): Promise<Map<number, number>> {
@@ -311,7 +320,11 @@ class EtcdCoordinatorImpl implements EtcdCoordinator {
     lease.on('keepaliveFired', () => {
       firstPending ??= Date.now();
     });
+    lease.on('keepaliveFailed', () => {
+      this.leaseRenewals.failed++;
+    });
     lease.on('keepaliveSucceeded', () => {
+      this.leaseRenewals.ok++;
       if (session !== undefined && firstPending !== undefined) session.validUntil = firstPending + leaseTtlMs;
       firstPending = undefined;
     });

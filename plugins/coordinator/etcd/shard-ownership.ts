@@ -35,6 +35,8 @@ export type ShardsListener = (owned: Map<number, number>) => void;
 interface ShardTable {
   owned: Map<number, number>;
   listeners: Set<ShardsListener>;
+  /** Shards without an owner after the last balancing pass, as this instance saw them. */
+  unowned?: number;
 }
 
 function sameOwnership(a: Map<number, number>, b: Map<number, number>): boolean {
@@ -105,6 +107,11 @@ export class ShardOwnership {
   /** Forgets every owned shard at once (the session is gone) and tells the listeners. */
   dropAll(): void {
     for (const total of this.#tables.keys()) this.#set(total, new Map());
+  }
+
+  /** Shards of `total` that had no owner after the last pass (undefined before the first). */
+  unowned(total: number): number | undefined {
+    return this.#tables.get(total)?.unowned;
   }
 
   subscribe(total: number, listener: ShardsListener): () => void {
@@ -192,8 +199,12 @@ export class ShardOwnership {
         .if(key, 'Create', '==', 0)
         .then(this.#client.put(key).value(this.#instanceId).lease(leaseId))
         .commit();
-      if (result.succeeded) mine.set(shard, Number(result.header.revision));
+      if (result.succeeded) {
+        mine.set(shard, Number(result.header.revision));
+        taken.add(shard);
+      }
     }
+    this.track(total).unowned = total - taken.size;
     // The session may have died while we were claiming: then nothing is ours.
     this.#set(total, this.#session.liveLeaseId() === leaseId ? mine : new Map());
   }

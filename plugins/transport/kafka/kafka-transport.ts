@@ -56,11 +56,25 @@ export interface KafkaTransport extends Transport, AsyncDisposable {
   attach(listener: KafkaWorkerLossListener): void;
   /** Scheduler side: workers known from heartbeats. */
   workers(): string[];
+  /** Scheduler side: heartbeats received and missed, workers declared dead (for metrics). */
+  heartbeatStats(): { received: number; missed: number; dead: number };
   /**
    * Worker side: heartbeats `worker` every `heartbeatIntervalMs` with `report()`'s load. The
    * returned function stops them and sends a final `leave` heartbeat.
    */
   announce(worker: WorkerInfo, report: () => { running: number; load: number }): () => Promise<void>;
+  /**
+   * Calls `listener` for each message this process's batching producer got acknowledged, with
+   * the topic's role (tasks, control, results, heartbeats, dead_letter) and the value's size;
+   * returns a remover. For metrics.
+   */
+  onProduced(listener: (role: string, valueBytes: number) => void): () => void;
+  /**
+   * Lag of the workers' consumer group on the tasks topic, by partition: the high watermark
+   * minus the group's committed offset (the whole watermark when nothing is committed yet).
+   * Asks the brokers (two admin requests); for metrics at scrape time.
+   */
+  consumerLag(): Promise<Map<number, number>>;
 }
 
 function closedError(): SmartQueueError {
@@ -101,6 +115,34 @@ class KafkaTransportImpl implements KafkaTransport {
     const o = parts.options;
     if (o.balancer)
       this.#membership = new KafkaMembership(o.balancer, o.heartbeatIntervalMs, o.missedHeartbeats, o.log);
+  }
+
+  async consumerLag(): Promise<Map<number, number>> {
+    const topic = this.options.topics.tasks;
+    const [ends, committed] = await Promise.all([
+      this.#admin.fetchTopicOffsets(topic),
+      this.#admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] }),
+    ]);
+    const done = new Map<number, number>();
+    for (const t of committed) for (const p of t.partitions) done.set(p.partition, Number(p.offset));
+    const lag = new Map<number, number>();
+    for (const p of ends) {
+      const at = done.get(p.partition) ?? -1;
+      const low = Number(p.low);
+      // -1: nothing committed yet, so everything still in the log is waiting.
+      lag.set(p.partition, Math.max(0, Number(p.high) - (at < 0 ? low : at)));
+    }
+    return lag;
+  }
+
+  onProduced(listener: (role: string, valueBytes: number) => void): () => void {
+    const roles = new Map<string, string>(
+      Object.entries(this.options.topics).map(([role, topic]) => [
+        topic,
+        role.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      ]),
+    );
+    return this.#sender.onProduced((topic, bytes) => listener(roles.get(topic) ?? 'other', bytes));
   }
 
   setReader(reader: ResultReader): void {
@@ -205,6 +247,10 @@ class KafkaTransportImpl implements KafkaTransport {
 
   workers(): string[] {
     return this.#membership?.workers() ?? [];
+  }
+
+  heartbeatStats(): { received: number; missed: number; dead: number } {
+    return this.#membership?.heartbeatStats() ?? { received: 0, missed: 0, dead: 0 };
   }
 
   announce(worker: WorkerInfo, report: () => { running: number; load: number }): () => Promise<void> {

@@ -11,7 +11,7 @@
  * meanwhile are then found out after `missedHeartbeats` intervals; their uncommitted tasks go to
  * the live members of the consumer group anyway.)
  */
-import { HeartbeatMonitor } from '../../../engine/heartbeats.js';
+import { HeartbeatMonitor, type HeartbeatStats } from '../../../engine/heartbeats.js';
 import type { Balancer } from '../../../engine/stages.js';
 import type { HeartbeatMessage } from './codec.js';
 
@@ -78,6 +78,11 @@ export class KafkaMembership {
 
   workers(): string[] {
     return [...this.#members];
+  }
+
+  /** Heartbeats received and missed, and workers declared dead since (for metrics). */
+  heartbeatStats(): HeartbeatStats & { dead: number } {
+    return { ...this.#monitor.stats, dead: this.#monitor.deadCount };
   }
 
   handle(beat: HeartbeatMessage): void {

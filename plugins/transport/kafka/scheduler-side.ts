@@ -50,9 +50,16 @@ export class BatchingSender {
   readonly #producer: Producer;
   #queue: Pending[] = [];
   #running = false;
+  readonly #produced = new Set<(topic: string, valueBytes: number) => void>();
 
   constructor(producer: Producer) {
     this.#producer = producer;
+  }
+
+  /** Calls `listener` for every message acknowledged by the broker (metrics); returns a remover. */
+  onProduced(listener: (topic: string, valueBytes: number) => void): () => void {
+    this.#produced.add(listener);
+    return () => this.#produced.delete(listener);
   }
 
   send(topic: string, m: EncodedMessage): Promise<void> {
@@ -83,6 +90,13 @@ export class BatchingSender {
             topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
           });
           for (const p of batch) p.resolve();
+          if (this.#produced.size) {
+            for (const p of batch) {
+              const v = p.message.value;
+              const bytes = v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+              for (const l of this.#produced) l(p.topic, bytes);
+            }
+          }
           break;
         } catch (err) {
           if (Date.now() - started >= RETRY_FOR_MS) {

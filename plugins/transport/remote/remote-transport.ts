@@ -14,6 +14,7 @@ import { SmartQueueError } from '../../../engine/errors.js';
 import { handlerNameOf } from '../../../engine/handler.js';
 import type { ProgressReport } from '../../../engine/handler.js';
 import { HeartbeatMonitor } from '../../../engine/heartbeats.js';
+import type { HeartbeatStats } from '../../../engine/heartbeats.js';
 import type { WorkerLoadSample } from '../../../engine/load-sampler.js';
 import type {
   Balancer,
@@ -133,6 +134,8 @@ export interface RemoteTransport extends Transport, AsyncDisposable {
   hasWorker(workerId: string): boolean;
   /** The latest heartbeat load of each connected worker (absent until its first heartbeat). */
   workerLoads(): Map<string, ReportedWorkerLoad>;
+  /** Heartbeat counters and workers declared dead (not yet back), for metrics. */
+  heartbeatStats(): HeartbeatStats & { dead: number };
   /** Ends every session (server shutdown); their attempts are handed back. */
   disconnectAll(reason: string): void;
 }
@@ -431,6 +434,10 @@ class RemoteTransportImpl implements RemoteTransport {
     const loads = new Map<string, ReportedWorkerLoad>();
     for (const [id, live] of this.#live) if (live.load) loads.set(id, { ...live.load });
     return loads;
+  }
+
+  heartbeatStats(): HeartbeatStats & { dead: number } {
+    return { ...this.#monitor.stats, dead: this.#monitor.deadCount };
   }
 
   disconnectAll(reason: string): void {

@@ -15,9 +15,10 @@ import { SmartQueueError } from '../../../engine/errors.js';
 import type { HandlerRegistry, ProgressReport, TaskLogger } from '../../../engine/handler.js';
 import { createLoadSampler, loadScore } from '../../../engine/load-sampler.js';
 import type { LoadSampler, PoolLoad } from '../../../engine/load-sampler.js';
-import type { TaskResult } from '../../../engine/stages.js';
+import type { AttemptTracer, TaskResult } from '../../../engine/stages.js';
 import type { ThreadRunner } from '../../../engine/threads/run-in-thread.js';
-import { runAttempt } from '../../../engine/worker.js';
+import { notifyAttempt, runAttempt } from '../../../engine/worker.js';
+import type { AttemptListener } from '../../../engine/worker.js';
 import type { TaskLogLine } from '../../../engine/worker.js';
 import type { Heartbeat } from '../../../proto/generated/smartqueue/v1/Heartbeat.js';
 import type { ServerMessage__Output } from '../../../proto/generated/smartqueue/v1/ServerMessage.js';
@@ -61,10 +62,16 @@ export interface RemoteWorkerOptions {
    * figures go into heartbeats unless `pool` is given. The caller closes it. @default none
    */
   threads?: ThreadRunner;
+  /** Told of every attempt this worker finished (worker metrics). @default none */
+  onAttemptFinished?: AttemptListener;
+  /** Called after each heartbeat written to the server (worker metrics). @default none */
+  onHeartbeatSent?: () => void;
   /** Connection events (registered, lost, reconnecting). @default none */
   log?: (line: string) => void;
   /** What handlers log through `ctx.log`. @default dropped */
   logger?: (line: TaskLogLine) => void;
+  /** Runs each attempt in its trace span (plugins/telemetry/tracing). @default untraced */
+  tracer?: AttemptTracer;
 }
 
 /** A connected (or reconnecting) remote worker. */
@@ -210,7 +217,9 @@ class RemoteWorkerImpl implements RemoteWorker {
         if (next === interval && heartbeat) return;
         interval = next;
         if (heartbeat) clearInterval(heartbeat);
-        heartbeat = setInterval(() => this.#write(stream, { heartbeat: this.#heartbeat() }), interval);
+        heartbeat = setInterval(() => {
+          if (this.#write(stream, { heartbeat: this.#heartbeat() })) this.#o.onHeartbeatSent?.();
+        }, interval);
       };
       let ended = false;
       const end = (why: string) => {
@@ -297,9 +306,40 @@ class RemoteWorkerImpl implements RemoteWorker {
     const key = `${a.runId}/${a.taskId}/${a.attempt}`;
     if (this.#running.has(key)) return; // a duplicate delivery of an attempt already running
     this.#running.set(key, noop);
+    const tracer = this.#o.tracer;
+    const done = (
+      tracer
+        ? tracer.execute(a, (traceId) => this.#attempt(stream, a, key, traceId))
+        : this.#attempt(stream, a, key)
+    )
+      .then((result) => {
+        this.#running.delete(key);
+        notifyAttempt(this.#o.onAttemptFinished, a, result);
+        return this.#report(stream, result);
+      })
+      .finally(() => {
+        this.#pendingResults.delete(done);
+        if (this.#running.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
+      });
+    this.#pendingResults.add(done);
+  }
+
+  #attempt(
+    stream: grpc.ClientDuplexStream<WorkerMessage, ServerMessage__Output>,
+    a: ReturnType<typeof fromWireAssignment>,
+    key: string,
+    traceId?: string,
+  ): Promise<TaskResult> {
     const logger = this.#o.logger;
     const line = (level: TaskLogLine['level']) => (message: string, fields?: Record<string, unknown>) =>
-      logger?.({ level, runId: a.runId, taskId: a.taskId, message, ...(fields && { fields }) });
+      logger?.({
+        level,
+        runId: a.runId,
+        taskId: a.taskId,
+        message,
+        ...(fields && { fields }),
+        ...(traceId !== undefined && { traceId }),
+      });
     const log: TaskLogger | undefined = logger && {
       info: line('info'),
       warn: line('warn'),
@@ -323,16 +363,7 @@ class RemoteWorkerImpl implements RemoteWorker {
       },
     };
     const threads = this.#o.threads;
-    const done = (threads?.accepts(a) ? threads.run(a, hooks) : runAttempt(a, this.#o.handlers, hooks))
-      .then((result) => {
-        this.#running.delete(key);
-        return this.#report(stream, result);
-      })
-      .finally(() => {
-        this.#pendingResults.delete(done);
-        if (this.#running.size === 0) for (const w of this.#idleWaiters.splice(0)) w();
-      });
-    this.#pendingResults.add(done);
+    return threads?.accepts(a) ? threads.run(a, hooks) : runAttempt(a, this.#o.handlers, hooks);
   }
 
   /** On the attempt's own stream when it is still open, else by the unary fallback. */

@@ -118,12 +118,12 @@ listen2: x
       'server.yaml:4:17 allowRemoteRun: expected true or false',
       'server.yaml:5:9 auth.tokenFile: unknown key "tokenFile" (did you mean "tokensFile"?); allowed keys: tokensFile',
       'server.yaml:6:6 tls.key: missing required field "key"',
-      'server.yaml:7:1 limit: unknown key "limit" (did you mean "limits"?); allowed keys: listen, http, state, store, transport, coordinator, clusterShards, instanceId, localWorkers, concurrency, handlers, heartbeatInterval, maxHeartbeatsPerSecond, allowRemoteRun, auth, tls, limits, rateLimit, workflows',
+      'server.yaml:7:1 limit: unknown key "limit" (did you mean "limits"?); allowed keys: listen, http, state, store, transport, coordinator, clusterShards, instanceId, localWorkers, concurrency, handlers, heartbeatInterval, maxHeartbeatsPerSecond, allowRemoteRun, auth, tls, limits, rateLimit, tracing, workflows',
       'server.yaml:8:28 limits.maxMessageBytes: expected an integer >= 1',
       'server.yaml:9:42 rateLimit.burst: expected an integer >= 1',
       'server.yaml:10:12 workflows: expected a list of workflow files or directories',
       'server.yaml:11:15 localWorkers: expected an integer >= 0',
-      'server.yaml:12:1 listen2: unknown key "listen2" (did you mean "listen"?); allowed keys: listen, http, state, store, transport, coordinator, clusterShards, instanceId, localWorkers, concurrency, handlers, heartbeatInterval, maxHeartbeatsPerSecond, allowRemoteRun, auth, tls, limits, rateLimit, workflows',
+      'server.yaml:12:1 listen2: unknown key "listen2" (did you mean "listen"?); allowed keys: listen, http, state, store, transport, coordinator, clusterShards, instanceId, localWorkers, concurrency, handlers, heartbeatInterval, maxHeartbeatsPerSecond, allowRemoteRun, auth, tls, limits, rateLimit, tracing, workflows',
     ]);
   });
 
@@ -175,7 +175,7 @@ listen2: x
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err.trim().split('\n')).toEqual([
-      `${bad}:2:1 heartbeat: unknown key "heartbeat" (did you mean "heartbeatInterval"?); allowed keys: listen, http, state, store, transport, coordinator, clusterShards, instanceId, localWorkers, concurrency, handlers, heartbeatInterval, maxHeartbeatsPerSecond, allowRemoteRun, auth, tls, limits, rateLimit, workflows`,
+      `${bad}:2:1 heartbeat: unknown key "heartbeat" (did you mean "heartbeatInterval"?); allowed keys: listen, http, state, store, transport, coordinator, clusterShards, instanceId, localWorkers, concurrency, handlers, heartbeatInterval, maxHeartbeatsPerSecond, allowRemoteRun, auth, tls, limits, rateLimit, tracing, workflows`,
       `${bad}:3:15 localWorkers: expected an integer >= 0`,
     ]);
   });
