@@ -172,6 +172,11 @@ export class Engine {
     return this.dispatcher.timings;
   }
 
+  /** A new run id from the coordinator, as startRun draws one (for callers that must know it first). */
+  newRunId(): string {
+    return this.options.coordinator.nextId('run');
+  }
+
   /** Starts a run of a compiled plan; resolves to the run id once the run is durably recorded. */
   async startRun(plan: CompiledPlan, options: StartRunOptions = {}): Promise<string> {
     this.assertOpen();

@@ -392,8 +392,12 @@ export interface Coordinator {
   ownedShards(total: number): Promise<number[]>;
   /** Runs `fn` while holding the named lock. */
   withLock<T>(name: string, fn: () => Promise<T>, options?: CallOptions): Promise<T>;
-  /** Reserves `key` for `value`; resolves to the value already reserved when the key is taken. */
-  reserve(key: string, value: string): Promise<string>;
+  /**
+   * Reserves `key` for `value`; resolves to the value already reserved when the key is taken.
+   * With `ttlMs` the reservation lapses after about that long (rounded up to whole seconds, and
+   * possibly later, never earlier); without it, it lasts as long as the coordinator's state.
+   */
+  reserve(key: string, value: string, options?: { ttlMs?: number }): Promise<string>;
   /** A new unique id (sortable by creation time within one instance). */
   nextId(prefix: string): string;
   /**

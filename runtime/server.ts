@@ -323,6 +323,13 @@ export async function createServer(config: ServerConfig = {}): Promise<SmartQueu
       store,
       ...(config.limits && { limits: config.limits }),
       ...(tracing && { tracing: tracing.rpcTracer() }),
+      // In a cluster, SubmitWorkflow's idempotency keys hold across instances (etcd reservations).
+      ...(cluster && {
+        sharedKeys: {
+          instanceId: cluster.options.instanceId,
+          reserve: (key: string, value: string, o: { ttlMs: number }) => coordinator.reserve(key, value, o),
+        },
+      }),
     },
     {
       ...(config.credentials && { credentials: config.credentials }),

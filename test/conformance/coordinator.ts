@@ -259,6 +259,23 @@ export function coordinatorConformance(
         expect(await coordinator.reserve(unique('other'), 'second')).toBe('second');
       });
 
+      it('lets a reservation with ttlMs lapse after about that long, and not before', async () => {
+        const key = unique('key');
+        expect(await coordinator.reserve(key, 'first', { ttlMs: 1000 })).toBe('first');
+        expect(await coordinator.reserve(key, 'second', { ttlMs: 1000 })).toBe('first');
+        await sleep(500);
+        expect(await coordinator.reserve(key, 'second', { ttlMs: 1000 })).toBe('first');
+        // Past the TTL and the lease's slot of slack (1 s for this TTL), plus expiry rounding.
+        await sleep(3500);
+        expect(await coordinator.reserve(key, 'second', { ttlMs: 1000 })).toBe('second');
+        // A reservation without a TTL stays.
+        const lasting = unique('key');
+        expect(await coordinator.reserve(lasting, 'kept')).toBe('kept');
+        await expect(coordinator.reserve(unique('key'), 'x', { ttlMs: -1 })).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+        });
+      }, 15_000);
+
       it('agrees on one winner among concurrent reservations', async () => {
         const key = unique('key');
         const values = Array.from({ length: 10 }, (_, i) => `v${i}`);

@@ -1,15 +1,14 @@
 /**
  * Distributed mode end to end, on the real servers: 3 `smartqueue serve` instances (Kafka
  * transport, etcd coordinator, one shared store: Cassandra, then Redis) and 4 `smartqueue worker
- * --transport kafka://` processes run 20 workflows plus 2,000 submitted tasks. Meanwhile the test
- * kill -9's one scheduler and one worker (while it runs attempts) and restarts the Kafka broker.
- * Afterwards every task has exactly one recorded success, no run is stuck, and the survivors took
- * the killed scheduler's runs over. Every repeated execution is counted by cause and printed:
- * attempts of the killed worker, re-dispatches while an execution was still under way, Kafka
- * redeliveries of the same attempt to another member after a rebalance (at-least-once: a
- * completed execution whose result and offset were not yet committed when its partition moved),
- * and new attempts after a completed execution (a takeover that heard no result in time). The
- * last two should be zero and mostly are; issue 6 stays open on them.
+ * --transport kafka://` processes run 20 workflows plus 2,000 submitted tasks, and one more
+ * workflow sent to two schedulers with one idempotency key (one run). Meanwhile the test kill -9's
+ * one scheduler and one worker (while it runs attempts) and restarts the Kafka broker. Afterwards
+ * every task has exactly one recorded success, no run is stuck, the survivors took the killed
+ * scheduler's runs over, and no completed task ran again unless its worker died mid-attempt:
+ * repeated executions are counted by cause and printed (attempts the killed worker had started;
+ * the same attempt delivered twice while the first still ran), and any execution after a
+ * completed one fails the test.
  *
  * Also: `smartqueue replay <run> --store cassandra://...` finishes a run whose scheduler and
  * worker were both killed in distributed mode.
@@ -225,6 +224,15 @@ for (const kind of ['cassandra', 'redis'] as const) {
           });
           workflowRuns.push(r.runId);
         }
+        // An idempotency key holds across instances (etcd reservations): the same request with
+        // one key, sent to two schedulers, makes one run.
+        const keyed = { yaml: workflowYaml('keyed'), fileName: 'keyed.yaml', idempotencyKey: `key-${id}` };
+        const k1 = await cs[0]!.submitWorkflow(keyed);
+        const k2 = await cs[2]!.submitWorkflow(keyed);
+        expect(k2.runId).toBe(k1.runId);
+        expect([k1.deduplicated, k2.deduplicated]).toEqual([false, true]);
+        workflowRuns.push(k1.runId);
+
         // 2,000 tasks: per scheduler a namespace, in batches of 100 (10 chains of 10).
         const namespaceRuns = new Set<string>();
         let submitted = 0;
@@ -335,7 +343,7 @@ for (const kind of ['cassandra', 'redis'] as const) {
               }
             }
           }
-          expect(tasks).toBe(20 * 10 + 2000);
+          expect(tasks).toBe(21 * 10 + 2000);
           process.stdout.write(
             `cluster (${kind}): ${tasks} tasks, each with one recorded success. Repeated executions: ${repeats.total} ` +
               `(${repeats.afterKilledWorker} after the killed worker ${victim} had started them; ${repeats.concurrent} ` +

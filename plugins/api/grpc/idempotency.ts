@@ -1,7 +1,8 @@
 /**
  * Idempotency keys: a repeated request with the same key gets the original answer; the same key
- * on a different request is ALREADY_EXISTS. Remembered in this process only (bounded, oldest
- * forgotten first); sharing keys across instances (Coordinator.reserve) comes with multi-node serving.
+ * on a different request is ALREADY_EXISTS. This cache remembers them in this process (bounded,
+ * oldest forgotten first); in a cluster, SubmitWorkflow's keys are also reserved in the
+ * coordinator for every instance (see sharedSubmit in submit-workflow.ts).
  */
 import { createHash } from 'node:crypto';
 import { SmartQueueError } from '../../../engine/errors.js';

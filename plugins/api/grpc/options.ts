@@ -37,6 +37,23 @@ export interface GrpcApiOptions {
   limits?: GrpcApiLimits;
   /** Server spans of SubmitWorkflow/SubmitTask/SubmitTasks. @default none (untraced) */
   tracing?: RpcTracing;
+  /**
+   * Shares SubmitWorkflow's idempotency keys across the instances of a cluster. Without it, keys
+   * are remembered by this process only. @default none
+   */
+  sharedKeys?: SharedIdempotencyKeys;
+}
+
+/** Idempotency keys held for all instances (a Coordinator's `reserve`, e.g. etcd). */
+export interface SharedIdempotencyKeys {
+  /** This instance's id (a key it reserved but has no run for yet is its own to finish). */
+  instanceId: string;
+  /** The coordinator's `reserve`: the first value for a key wins. */
+  reserve(key: string, value: string, options: { ttlMs: number }): Promise<string>;
+  /** How long a key is held. @default 86400000 (24 h) */
+  ttlMs?: number;
+  /** How long to wait for another instance to create the run of a key it reserved. @default 10000 */
+  waitMs?: number;
 }
 
 export interface ResolvedGrpcApiOptions {
@@ -44,6 +61,7 @@ export interface ResolvedGrpcApiOptions {
   store: CheckpointStore;
   limits: Required<GrpcApiLimits>;
   tracing?: RpcTracing;
+  sharedKeys?: SharedIdempotencyKeys;
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
@@ -68,5 +86,6 @@ export function resolveGrpcApiOptions(raw: GrpcApiOptions): ResolvedGrpcApiOptio
       shutdownGraceMs: positiveInt('shutdownGraceMs', l.shutdownGraceMs, 5000),
     },
     ...(raw.tracing && { tracing: raw.tracing }),
+    ...(raw.sharedKeys && { sharedKeys: raw.sharedKeys }),
   };
 }

@@ -11,7 +11,7 @@ import type { SubmitWorkflowResponse } from '../../../proto/generated/smartqueue
 import { fromStruct } from './convert.js';
 import { badRequest } from './errors.js';
 import { fingerprint, IdempotencyCache } from './idempotency.js';
-import type { ResolvedGrpcApiOptions } from './options.js';
+import type { ResolvedGrpcApiOptions, SharedIdempotencyKeys } from './options.js';
 
 /** Loads and compiles every workflow of the text; throws INVALID_WORKFLOW with every diagnostic. */
 function compileText(text: string, file: string, maxTasks: number): CompiledPlan[] {
@@ -83,24 +83,35 @@ function choose(plans: CompiledPlan[], name: string, file: string): CompiledPlan
 
 export function createSubmitWorkflow(options: ResolvedGrpcApiOptions) {
   const { engine, limits } = options;
-  const keys = new IdempotencyCache<{ runId: string; workflow: string }>(limits.maxIdempotencyKeys);
+  const keys = new IdempotencyCache<{ runId: string; workflow: string; deduplicated: boolean }>(
+    limits.maxIdempotencyKeys,
+  );
 
-  const submit = async (req: SubmitWorkflowRequest__Output, traceContext?: TraceCarrier) => {
-    const plan =
-      req.source === 'ir'
-        ? compileIr(req, req.fileName || '<ir>', limits.maxTasksPerSubmission)
-        : choose(
-            compileText(req.yaml ?? '', req.fileName || '<input>', limits.maxTasksPerSubmission),
-            req.workflow,
-            req.fileName || '<input>',
-          );
-    const runId = await engine.startRun(plan, {
+  const compile = (req: SubmitWorkflowRequest__Output): CompiledPlan =>
+    req.source === 'ir'
+      ? compileIr(req, req.fileName || '<ir>', limits.maxTasksPerSubmission)
+      : choose(
+          compileText(req.yaml ?? '', req.fileName || '<input>', limits.maxTasksPerSubmission),
+          req.workflow,
+          req.fileName || '<input>',
+        );
+  const start = async (
+    req: SubmitWorkflowRequest__Output,
+    plan: CompiledPlan,
+    traceContext?: TraceCarrier,
+    runId?: string,
+  ) => {
+    const id = await engine.startRun(plan, {
       params: { ...req.params },
       labels: { ...req.labels },
       ...(traceContext && { traceContext }),
+      ...(runId !== undefined && { runId }),
     });
-    return { runId, workflow: plan.ir.name };
+    return { runId: id, workflow: plan.ir.name, deduplicated: false };
   };
+  const submit = (req: SubmitWorkflowRequest__Output, traceContext?: TraceCarrier) =>
+    start(req, compile(req), traceContext);
+  const shared = options.sharedKeys && sharedSubmit(options, options.sharedKeys, compile, start);
 
   return async (
     req: SubmitWorkflowRequest__Output,
@@ -113,9 +124,87 @@ export function createSubmitWorkflow(options: ResolvedGrpcApiOptions) {
           description: 'is required: the workflow as YAML text (`yaml`) or compiled IR (`ir`)',
         },
       ]);
-    if (!req.idempotencyKey) return { ...(await submit(req, traceContext)), deduplicated: false };
-    const { idempotencyKey: _key, ...rest } = req;
-    const r = await keys.run(req.idempotencyKey, fingerprint(rest), () => submit(req, traceContext));
-    return { ...r.value, deduplicated: r.deduplicated };
+    if (!req.idempotencyKey) return submit(req, traceContext);
+    const { idempotencyKey: key, ...rest } = req;
+    const print = fingerprint(rest);
+    // Concurrent calls with one key in this process share one execution; across instances the
+    // shared reservation decides.
+    const r = await keys.run(key, print, () =>
+      shared ? shared(req, key, print, traceContext) : submit(req, traceContext),
+    );
+    return { ...r.value, deduplicated: r.deduplicated || r.value.deduplicated };
+  };
+}
+
+/** What a shared idempotency key holds: the request's fingerprint, its run, who reserved it. */
+interface HeldKey {
+  print: string;
+  runId: string;
+  workflow: string;
+  instance: string;
+}
+
+/**
+ * SubmitWorkflow with a key shared across instances: the workflow is compiled (a bad request
+ * reserves nothing), a run id drawn, and the key reserved for {fingerprint, run id} before the
+ * run starts, so two instances given the same key agree on one run. Whoever finds the key held:
+ * a different request → ALREADY_EXISTS; the same one → that run (deduplicated), once it exists;
+ * its own earlier reservation whose run never started (that start failed) → starts it now.
+ */
+function sharedSubmit(
+  options: ResolvedGrpcApiOptions,
+  shared: SharedIdempotencyKeys,
+  compile: (req: SubmitWorkflowRequest__Output) => CompiledPlan,
+  start: (
+    req: SubmitWorkflowRequest__Output,
+    plan: CompiledPlan,
+    traceContext?: TraceCarrier,
+    runId?: string,
+  ) => Promise<{ runId: string; workflow: string; deduplicated: boolean }>,
+) {
+  const ttlMs = shared.ttlMs ?? 86_400_000;
+  const waitMs = shared.waitMs ?? 10_000;
+  return async (
+    req: SubmitWorkflowRequest__Output,
+    key: string,
+    print: string,
+    traceContext?: TraceCarrier,
+  ) => {
+    const plan = compile(req);
+    const mine: HeldKey = {
+      print,
+      runId: options.engine.newRunId(),
+      workflow: plan.ir.name,
+      instance: shared.instanceId,
+    };
+    const held = JSON.parse(
+      await shared.reserve(`idempotency/SubmitWorkflow/${key}`, JSON.stringify(mine), { ttlMs }),
+    ) as HeldKey;
+    if (held.print !== print) {
+      throw new SmartQueueError(
+        'ALREADY_EXISTS',
+        `idempotency key "${key}" was already used for a different request`,
+        { details: { idempotencyKey: key, runId: held.runId } },
+      );
+    }
+    if (held.runId === mine.runId) return start(req, plan, traceContext, mine.runId);
+    const deduplicated = { runId: held.runId, workflow: held.workflow, deduplicated: true };
+    if (await options.store.getRun(held.runId)) return deduplicated;
+    if (held.instance === shared.instanceId) {
+      // This instance reserved it earlier and that start failed (this process serializes calls
+      // per key): finish what it began, under the reserved run id.
+      return start(req, plan, traceContext, held.runId);
+    }
+    // Another instance is starting it right now, or died between reserving and starting.
+    const until = Date.now() + waitMs;
+    while (Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (await options.store.getRun(held.runId)) return deduplicated;
+    }
+    throw new SmartQueueError(
+      'UNAVAILABLE',
+      `idempotency key "${key}" is held by scheduler ${held.instance}, whose run ${held.runId} has not started within ${waitMs} ms; retry later`,
+      { details: { idempotencyKey: key, runId: held.runId, instance: held.instance } },
+    );
   };
 }

@@ -22,6 +22,7 @@ import {
   type ResolvedEtcdCoordinatorOptions,
 } from './options.js';
 import { isLeaseNotFound, ShardOwnership, type ShardsListener } from './shard-ownership.js';
+import { reservationTtlMs } from '../reservation-ttl.js';
 
 type MemberKind = 'scheduler' | 'worker';
 
@@ -82,6 +83,8 @@ class EtcdCoordinatorImpl implements EtcdCoordinator {
   readonly #shards: ShardOwnership;
   readonly #ids = new IdGenerator();
   readonly #memberLeases = new Set<Lease>();
+  /** Shared leases of reservations with a TTL, by TTL and time slot (see #reservationLease). */
+  readonly #reservationLeases = new Map<string, { slot: number; leaseId: Promise<string> }>();
   /** Wakes lock waiters (on close, so they can reject). */
   readonly #wakers = new Set<() => void>();
   readonly #watchers: Watcher[] = [];
@@ -261,13 +264,16 @@ class EtcdCoordinatorImpl implements EtcdCoordinator {
     }
   }
 
-  async reserve(key: string, value: string): Promise<string> {
+  async reserve(key: string, value: string, options: { ttlMs?: number } = {}): Promise<string> {
     this.#checkOpen();
+    const ttl = reservationTtlMs(options.ttlMs);
     const fullKey = `${this.#options.prefix}/reservations/${key}`;
     try {
+      const put = this.#client.put(fullKey).value(value);
+      if (ttl !== undefined) put.lease(await this.#reservationLease(ttl));
       const result = await this.#client
         .if(fullKey, 'Create', '==', 0)
-        .then(this.#client.put(fullKey).value(value))
+        .then(put)
         .else(this.#client.get(fullKey))
         .commit();
       if (result.succeeded) return value;
@@ -277,6 +283,29 @@ class EtcdCoordinatorImpl implements EtcdCoordinator {
     } catch (error) {
       throw unavailable('reserve', error);
     }
+  }
+
+  /**
+   * A lease that outlives `ttlMs` by at most one time slot (a tenth of the TTL, 1 to 60 s):
+   * reservations made in the same slot with the same TTL share it, so a busy API does not grant
+   * a lease per request. Never revoked: it expires on its own.
+   */
+  #reservationLease(ttlMs: number): Promise<string> {
+    const slotMs = Math.min(60_000, Math.max(1000, Math.ceil(ttlMs / 10)));
+    const slot = Math.floor(Date.now() / slotMs);
+    const id = `${ttlMs}:${slot}`;
+    let lease = this.#reservationLeases.get(id);
+    if (!lease) {
+      for (const [k, v] of this.#reservationLeases) if (v.slot < slot) this.#reservationLeases.delete(k);
+      const granting = this.#client.lease(leaseSeconds(ttlMs + slotMs), { autoKeepAlive: false });
+      granting.on('lost', () => undefined);
+      const leaseId = granting.grant().finally(() => granting.release());
+      // A failed grant is not cached: the next reservation asks again.
+      leaseId.catch(() => this.#reservationLeases.delete(id));
+      lease = { slot, leaseId };
+      this.#reservationLeases.set(id, lease);
+    }
+    return lease.leaseId;
   }
 
   /** `<prefix>_<time><counter><instance>`: the instance part is fixed, so ids sort by time. */

@@ -6,6 +6,7 @@
  */
 import { SmartQueueError } from '../../../engine/errors.js';
 import type { CallOptions, Coordinator, MemberLease } from '../../../engine/stages.js';
+import { reservationTtlMs } from '../reservation-ttl.js';
 import { IdGenerator } from './id-generator.js';
 import { LockTable } from './lock-table.js';
 
@@ -62,7 +63,7 @@ class InProcessCoordinatorImpl implements InProcessCoordinator {
     scheduler: new Map(),
     worker: new Map(),
   };
-  readonly #reservations = new Map<string, string>();
+  readonly #reservations = new Map<string, { value: string; until: number }>();
   #closed = false;
 
   constructor(options: ResolvedInProcessCoordinatorOptions) {
@@ -145,11 +146,16 @@ class InProcessCoordinatorImpl implements InProcessCoordinator {
     }
   }
 
-  async reserve(key: string, value: string): Promise<string> {
+  async reserve(key: string, value: string, options: { ttlMs?: number } = {}): Promise<string> {
     this.#checkOpen();
+    const now = Date.now();
     const existing = this.#reservations.get(key);
-    if (existing !== undefined) return existing;
-    this.#reservations.set(key, value);
+    if (existing !== undefined && existing.until > now) return existing.value;
+    const ttl = reservationTtlMs(options.ttlMs);
+    this.#reservations.set(key, { value, until: ttl === undefined ? Infinity : now + ttl });
+    if (this.#reservations.size % 1024 === 0) {
+      for (const [k, r] of this.#reservations) if (r.until <= now) this.#reservations.delete(k);
+    }
     return value;
   }
 
