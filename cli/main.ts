@@ -4,8 +4,10 @@
 import { Command, CommanderError } from 'commander';
 import { SmartQueueError } from '../engine/errors.js';
 import { registerGraph } from './commands/graph.js';
+import { registerImport } from './commands/import.js';
 import { registerPlan } from './commands/plan.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerModel } from './commands/model.js';
 import { registerReplay } from './commands/replay.js';
 import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
@@ -35,9 +37,11 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   registerValidate(program, io, setExit);
   registerPlan(program, io);
   registerGraph(program, io);
+  registerImport(program, io);
   registerRun(program, io, setExit);
   registerRuns(program, io);
   registerInspect(program, io);
+  registerModel(program, io, setExit);
   registerReplay(program, io, setExit);
   registerServe(program, io);
   registerStore(program, io);

@@ -23,6 +23,8 @@ export interface DispatcherOptions {
   send(task: RuntimeTask, workerId: string): void;
   /** Called once each time dispatch becomes blocked on full workers. */
   onBlocked?(ready: number): void;
+  /** Called at the start of every tick, before the balancer flushes (forecast refresh). */
+  beforeTick?(): void;
 }
 
 export class Dispatcher {
@@ -30,8 +32,8 @@ export class Dispatcher {
   /** Sampled push/pop timings (1 in 64), read by metrics. */
   readonly timings = new OpSampler();
   private readonly heaps: DaryHeap<RuntimeTask>[] = [];
-  private readonly options: Required<Omit<DispatcherOptions, 'onBlocked'>> &
-    Pick<DispatcherOptions, 'onBlocked'>;
+  private readonly options: Required<Omit<DispatcherOptions, 'onBlocked' | 'beforeTick'>> &
+    Pick<DispatcherOptions, 'onBlocked' | 'beforeTick'>;
   private owned: number[];
   private scheduled = false;
   private blocked = false;
@@ -105,6 +107,7 @@ export class Dispatcher {
   tick(): void {
     if (this.closed) return;
     const { balancer, maxPerTick, send } = this.options;
+    this.options.beforeTick?.();
     balancer.flush();
     let sent = 0;
     while (sent < maxPerTick && this.count > 0) {

@@ -22,8 +22,9 @@ import type { RunState, RuntimeTask } from './frontier.js';
 import { handlerNameOf, MAX_PROGRESS_MESSAGE, PROGRESS_MIN_INTERVAL_MS } from './handler.js';
 import type { HandlerRegistry, ProgressReport } from './handler.js';
 import { resolveEngineOptions } from './options.js';
+import { PredictionLoop } from './prediction.js';
 import type { EngineOptions, ResolvedEngineOptions } from './options.js';
-import { priorityTie, urgencyKey } from './priority.js';
+import { orderingKey, orderingTie } from './priority.js';
 import { canRetry, retryDelay } from './retry.js';
 import type {
   HandlerSpec,
@@ -135,6 +136,8 @@ export class Engine {
   private readonly storedWorkflows = new Map<string, StoredWorkflow>();
   private readonly inflight = new Map<string, { workerId: string; cost: number; progressAt?: number }>();
   private readonly dispatcher: Dispatcher;
+  /** Load history, forecasts into the balancer, recommendations (engine/prediction.ts). */
+  readonly prediction: PredictionLoop;
   private readonly stopResults: () => void;
   private closed = false;
 
@@ -148,7 +151,19 @@ export class Engine {
       maxPerTick,
       send: (task, workerId) => this.send(task, workerId),
       onBlocked: (ready) => this.events.emit('scheduler:dispatch:blocked', { at: Date.now(), ready }),
+      // Forecasts change once per load step at most: refreshed per tick, never per dispatch.
+      beforeTick: () => this.prediction.refreshForecasts(),
     });
+    this.prediction = new PredictionLoop(this.options.prediction, {
+      predictor: this.options.predictor,
+      balancer,
+      shards,
+      readyCount: () => this.dispatcher.readyCount,
+      onRow: (row) => {
+        if (this.events.has('scheduler:load:sampled')) this.events.emit('scheduler:load:sampled', row);
+      },
+    });
+    this.prediction.start();
     this.stopResults = this.options.transport.onResult((r) => void this.onResult(r));
   }
 
@@ -689,6 +704,7 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     this.dispatcher.close();
+    this.prediction.close();
     this.stopResults();
     for (const run of this.runs.values()) {
       // Waiters learn the run is still running (interrupted here, resumable from the store).
@@ -743,10 +759,16 @@ export class Engine {
   }
 
   private newTask(run: RunState, t: TaskIR, dependants: readonly string[]): RuntimeTask {
-    const estimate =
-      t.estimateMs ??
-      this.options.predictor?.estimateDuration({ handler: handlerNameOf(t.handler), priority: t.priority }) ??
-      this.options.defaultEstimateMs;
+    // A declared estimate wins; else the predictor's (it then feeds LFT/LST like a declared one).
+    const predicted =
+      t.estimateMs === undefined
+        ? this.options.predictor?.estimateDuration({
+            handler: handlerNameOf(t.handler),
+            priority: t.priority,
+          })
+        : undefined;
+    const usable = predicted !== undefined && predicted >= 0 && predicted < Infinity;
+    const estimate = t.estimateMs ?? (usable ? predicted : this.options.defaultEstimateMs);
     const task: RuntimeTask = {
       runId: run.runId,
       id: t.id,
@@ -760,6 +782,7 @@ export class Engine {
       lftAt: Infinity,
       cost: Math.max(estimate, 1) / 1000,
       templated: hasExpression(JSON.stringify(t.handler)),
+      ...(usable && { predictedEstimate: true }),
     };
     const d = deadlineAt(t.deadline, run.startedAt);
     if (d !== undefined) task.deadlineAt = d;
@@ -791,7 +814,8 @@ export class Engine {
         if (need.heap !== undefined) {
           this.dispatcher.rekey(
             need,
-            urgencyKey(
+            orderingKey(
+              this.options.ordering,
               need.lftAt,
               need.estimateMs,
               need.ir.priority,
@@ -878,8 +902,10 @@ export class Engine {
     task.readyAt = now;
     const shardKey =
       task.ir.shardKey !== undefined ? String(renderValue(task.ir.shardKey, run.scope)) : run.shardKey;
-    const key = urgencyKey(task.lftAt, task.estimateMs, task.ir.priority, now, this.options.aging);
-    this.dispatcher.enqueue(task, shardKey, key, priorityTie(task.ir.priority));
+    const { ordering, aging } = this.options;
+    const key = orderingKey(ordering, task.lftAt, task.estimateMs, task.ir.priority, now, aging);
+    this.dispatcher.enqueue(task, shardKey, key, orderingTie(ordering, task.ir.priority));
+    this.prediction.arrival(task.ir.priority);
     if (this.events.has('task:state:ready'))
       this.events.emit('task:state:ready', { runId: run.runId, taskId: task.id, at: now });
   }
@@ -928,6 +954,7 @@ export class Engine {
     const inflightKey = `${task.runId}\u0000${task.id}\u0000${task.attempt}`;
     this.inflight.set(inflightKey, { workerId, cost: task.cost });
     this.options.balancer.assign(workerId, task.cost);
+    this.prediction.assigned(workerId);
     const inputs: Record<string, Record<string, unknown>> = {};
     for (const n of task.needs) inputs[n] = run.tasks.get(n)!.outputs ?? {};
     const assignment: TaskAssignment = {
@@ -954,6 +981,7 @@ export class Engine {
       at: now,
     });
     if (trace) assignment.headers = { ...assignment.headers, ...trace.headers };
+    task.traceId = trace?.traceId;
     this.options.store.record(
       {
         runId: task.runId,
@@ -985,6 +1013,7 @@ export class Engine {
         slackMs,
         ...(task.readyAt !== undefined && { readyAt: task.readyAt }),
         ...labelsOf(task),
+        ...traceOf(task),
       });
     }
     // The transport could not deliver it (the worker went between pick and send): the attempt
@@ -1058,11 +1087,16 @@ export class Engine {
         return;
       }
       task.outputs = r.outputs ?? {};
-      this.options.predictor?.observe({
-        handler: handlerNameOf(task.ir.handler),
-        durationMs: r.finishedAt - r.startedAt,
-        at: r.finishedAt,
-      });
+      this.prediction.completed(
+        {
+          handler: handlerNameOf(task.ir.handler),
+          durationMs: r.finishedAt - r.startedAt,
+          at: r.finishedAt,
+          workerId: r.workerId,
+          estimateMs: task.estimateMs,
+        },
+        task.predictedEstimate === true,
+      );
       this.events.emit('task:attempt:succeeded', {
         runId: r.runId,
         taskId: r.taskId,
@@ -1072,6 +1106,7 @@ export class Engine {
         durationMs: r.finishedAt - r.startedAt,
         runStartedAt: run.startedAt,
         ...labelsOf(task),
+        ...traceOf(task),
       });
       if (task.deadlineAt !== undefined && r.finishedAt > task.deadlineAt) {
         this.events.emit('task:deadline:missed', {
@@ -1139,6 +1174,7 @@ export class Engine {
       willRetry: retry,
       ...(error.cancelled && { cancelled: true }),
       ...labelsOf(task),
+      ...traceOf(task),
     });
     task.error = error.message;
     if (retry) {
@@ -1331,6 +1367,11 @@ export class Engine {
 /** The metric labels of a task's events (see TaskLabels). */
 function labelsOf(task: RuntimeTask): TaskLabels {
   return { priorityClass: priorityClass(task.ir.priority), handler: handlerNameOf(task.ir.handler) };
+}
+
+/** The attempt's trace id for its events (exemplars), when it has one. */
+function traceOf(task: RuntimeTask): { traceId?: string } {
+  return task.traceId === undefined ? {} : { traceId: task.traceId };
 }
 
 /** The "worker" of a resumed attempt awaited after a takeover (see awaitResumedAttempt). */

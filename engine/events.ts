@@ -3,7 +3,7 @@
  * carries one object payload. The same events feed the checkpoint log, the progress view, and
  * (in later issues) metrics, traces and the live stream.
  */
-import type { RunStatus, TraceCarrier } from './stages.js';
+import type { LoadHistoryRow, RunStatus, TraceCarrier } from './stages.js';
 
 interface TaskRef {
   runId: string;
@@ -18,6 +18,11 @@ interface TaskRef {
 export interface TaskLabels {
   priorityClass?: string;
   handler?: string;
+}
+
+/** The trace of an attempt, when tracing sampled it (metrics attach it to latencies as an exemplar). */
+export interface AttemptTrace {
+  traceId?: string;
 }
 
 export interface EngineEvents {
@@ -49,11 +54,14 @@ export interface EngineEvents {
   'task:state:added': TaskRef & TaskLabels & { traceContext?: TraceCarrier };
   'task:state:ready': TaskRef;
   'task:attempt:dispatched': TaskRef &
-    TaskLabels & { attempt: number; workerId: string; shard: number; slackMs: number; readyAt?: number };
+    TaskLabels &
+    AttemptTrace & { attempt: number; workerId: string; shard: number; slackMs: number; readyAt?: number };
   'task:attempt:succeeded': TaskRef &
-    TaskLabels & { attempt: number; workerId: string; durationMs: number; runStartedAt?: number };
+    TaskLabels &
+    AttemptTrace & { attempt: number; workerId: string; durationMs: number; runStartedAt?: number };
   'task:attempt:failed': TaskRef &
-    TaskLabels & {
+    TaskLabels &
+    AttemptTrace & {
       attempt: number;
       workerId: string;
       error: string;
@@ -75,6 +83,8 @@ export interface EngineEvents {
     message?: string;
   };
   'scheduler:dispatch:blocked': { at: number; ready: number };
+  /** One step of the load history closed (engine/load-history.ts); `at` is its end. */
+  'scheduler:load:sampled': LoadHistoryRow;
 }
 
 export type EngineEventName = keyof EngineEvents;

@@ -24,6 +24,8 @@ export interface RuntimeTask {
   needs: string[];
   dependants: string[];
   estimateMs: number;
+  /** `estimateMs` is the Predictor's (the task declares none): its error is scored. */
+  predictedEstimate?: boolean;
   /** Absolute latest finish time (epoch ms), Infinity when no deadline applies. */
   lftAt: number;
   /** Own absolute deadline (epoch ms), if any. */
@@ -44,6 +46,8 @@ export interface RuntimeTask {
   retryTimer?: NodeJS.Timeout;
   /** The next dispatch sends the current attempt again instead of a new one (takeovers). */
   resend?: boolean;
+  /** The trace of the current attempt, when it is sampled (carried by its events, for exemplars). */
+  traceId?: string;
   outputs?: Record<string, unknown>;
   error?: string;
 }

@@ -3,8 +3,10 @@
  */
 import { IR_DEFAULTS } from '../dsl/ir.js';
 import { SmartQueueError } from './errors.js';
-import { DEFAULT_AGING } from './priority.js';
-import type { AgingHorizons } from './priority.js';
+import { resolvePredictionOptions } from './prediction.js';
+import type { PredictionOptions, ResolvedPredictionOptions } from './prediction.js';
+import { DEFAULT_AGING, ORDERING_POLICIES } from './priority.js';
+import type { AgingHorizons, OrderingPolicy } from './priority.js';
 import type {
   AttemptTraceSource,
   Balancer,
@@ -30,6 +32,13 @@ export interface EngineOptions {
   maxPerTick?: number;
   /** Aging horizons of tasks without deadlines. @default { high: 1 min, medium: 5 min, low: 15 min } */
   aging?: Partial<AgingHorizons>;
+  /**
+   * How ready tasks are ordered: `lst` (deadline-aware least laxity, DESIGN.md), `priority`
+   * (priority class only, FIFO within it; can starve low priority) or `fifo` (arrival order).
+   * The last two exist as baselines for benchmarks and for users who want strict classes.
+   * @default 'lst'
+   */
+  ordering?: OrderingPolicy;
   /** Estimate of tasks that declare none and get no prediction. @default 1000 */
   defaultEstimateMs?: number;
   /** Random source for retry jitter (tests pass a seeded one). @default Math.random */
@@ -45,11 +54,17 @@ export interface EngineOptions {
    * assignment's headers, its trace id kept in the task record. @default none (no tracing)
    */
   tracing?: AttemptTraceSource;
+  /**
+   * The prediction loop: load-history step, and the rules of the recommended worker and shard
+   * counts (engine/prediction.ts). @default { stepMs: 1000, targetUtilisation: 0.8, shardArrivalRate: 500, ... }
+   */
+  prediction?: PredictionOptions;
 }
 
 export interface ResolvedEngineOptions extends Required<
-  Omit<EngineOptions, 'predictor' | 'aging' | 'fenceOf' | 'tracing'>
+  Omit<EngineOptions, 'predictor' | 'aging' | 'fenceOf' | 'tracing' | 'prediction'>
 > {
+  prediction: ResolvedPredictionOptions;
   predictor?: Predictor;
   fenceOf?: (runId: string) => ShardFence | undefined;
   tracing?: AttemptTraceSource;
@@ -73,6 +88,13 @@ export function resolveEngineOptions(raw: EngineOptions): ResolvedEngineOptions 
     if (!(v >= 0))
       throw new SmartQueueError('INVALID_OPTIONS', `aging.${k} must be a non-negative number of ms`);
   }
+  const ordering = raw.ordering ?? 'lst';
+  if (!ORDERING_POLICIES.includes(ordering)) {
+    throw new SmartQueueError(
+      'INVALID_OPTIONS',
+      `ordering must be one of ${ORDERING_POLICIES.join(', ')}, got ${String(ordering)}`,
+    );
+  }
   const resolved: ResolvedEngineOptions = {
     store: raw.store,
     transport: raw.transport,
@@ -82,8 +104,10 @@ export function resolveEngineOptions(raw: EngineOptions): ResolvedEngineOptions 
     heapArity: positiveInt('heapArity', raw.heapArity, 4, 16),
     maxPerTick: positiveInt('maxPerTick', raw.maxPerTick, 512, 1_000_000),
     aging,
+    ordering,
     defaultEstimateMs: raw.defaultEstimateMs ?? IR_DEFAULTS.estimateMs,
     random: raw.random ?? Math.random,
+    prediction: resolvePredictionOptions(raw.prediction),
   };
   if (raw.predictor) resolved.predictor = raw.predictor;
   if (raw.fenceOf) resolved.fenceOf = raw.fenceOf;

@@ -10,6 +10,11 @@
  * plus an aging horizon of its priority class. Its key therefore stops growing while newer tasks'
  * keys keep growing, so a low-priority task eventually outranks newer high-priority work and
  * never starves. Ties break by priority (higher first), then arrival order.
+ *
+ * Two simpler orderings exist as baselines (bench/scenarios/overload.ts measures LST against
+ * them, and users who want strict classes can pick one): `priority` (higher class first, FIFO
+ * within a priority, deadlines ignored, no aging: low priority can starve) and `fifo` (arrival
+ * order only).
  */
 import { priorityClass } from '../dsl/ir.js';
 
@@ -46,4 +51,43 @@ export function urgencyKey(
 /** Tie-breaker passed to the heap (smaller first): higher priority wins. */
 export function priorityTie(priority: number): number {
   return -priority;
+}
+
+/**
+ * How the engine orders ready tasks:
+ * - `lst`: least laxity first, the deadline-aware key of {@link urgencyKey} (ties: priority, then arrival);
+ * - `priority`: higher priority first, then arrival order; deadlines and estimates are ignored;
+ * - `fifo`: arrival order (the order tasks became ready), nothing else.
+ */
+export type OrderingPolicy = 'lst' | 'priority' | 'fifo';
+
+/** Every {@link OrderingPolicy}, for validation and help texts. */
+export const ORDERING_POLICIES: readonly OrderingPolicy[] = ['lst', 'priority', 'fifo'];
+
+/**
+ * The heap key of a ready task under `policy` (smaller = dispatched sooner). The heap breaks equal
+ * keys by {@link orderingTie}, then by arrival sequence, so `fifo` needs only a constant key and
+ * `priority` only the negated priority: both fall through to arrival order.
+ */
+export function orderingKey(
+  policy: OrderingPolicy,
+  lftAt: number,
+  estimateMs: number,
+  priority: number,
+  readyAt: number,
+  aging: AgingHorizons = DEFAULT_AGING,
+): number {
+  switch (policy) {
+    case 'lst':
+      return urgencyKey(lftAt, estimateMs, priority, readyAt, aging);
+    case 'priority':
+      return -priority;
+    case 'fifo':
+      return 0;
+  }
+}
+
+/** The tie-breaker under `policy`: priority for `lst`; none (arrival order decides) otherwise. */
+export function orderingTie(policy: OrderingPolicy, priority: number): number {
+  return policy === 'lst' ? priorityTie(priority) : 0;
 }

@@ -318,9 +318,14 @@ export interface WorkerLoad {
   running: number;
   /** Sum of the cost (estimate-weighted) of running attempts. */
   weight: number;
-  /** Extra load reported by the worker itself or predicted (cost units). */
+  /** Extra load reported by the worker itself, e.g. in its heartbeat (cost units). */
   reported: number;
-  /** The sort key: (weight + reported) / capacity, or Infinity when the worker is full. */
+  /**
+   * Extra load the Predictor forecasts for the worker over its horizon (cost units); absent
+   * from balancers that take no forecasts.
+   */
+  forecast?: number;
+  /** The sort key: (weight + reported + forecast) / capacity, or Infinity when the worker is full. */
   load: number;
 }
 
@@ -340,8 +345,14 @@ export interface Balancer {
   assign(workerId: string, cost: number): void;
   /** An attempt of the given cost finished on the worker. */
   finish(workerId: string, cost: number): void;
-  /** Worker-reported or predicted extra load (cost units), e.g. from a heartbeat. */
+  /** Worker-reported extra load (cost units), e.g. from a heartbeat. A level: the latest wins. */
   report(workerId: string, load: number): void;
+  /**
+   * Predicted extra load of the worker over the coming horizon (cost units), refreshed by the
+   * engine once per scheduling tick. A level like `report`, but kept apart from it so a
+   * heartbeat does not erase a forecast (nor a forecast a heartbeat).
+   */
+  forecast?(workerId: string, extra: number): void;
   /** Applies pending lazy updates. Called once per dispatch tick; reads call it too. */
   flush(): void;
   snapshot(): WorkerLoad[];
@@ -360,14 +371,98 @@ export interface DurationQuery {
   declaredMs?: number;
 }
 
+/** One worker in one step of the load history. */
+export interface WorkerStepLoad {
+  id: string;
+  /** Attempts it runs at once. */
+  capacity: number;
+  /** Attempts running at the end of the step. */
+  running: number;
+  /** Cost of the attempts it runs (the balancer's `weight`), at the end of the step. */
+  weight: number;
+  /** Extra load it reported itself (heartbeats), at the end of the step. */
+  reported: number;
+  /** (weight + reported) / capacity at the end of the step; 0 for a worker without slots. */
+  utilisation: number;
+  /** Attempts assigned to it during the step. */
+  assigned: number;
+  /** Attempts that succeeded on it during the step. */
+  completed: number;
+}
+
+/** Arrivals of one step by priority class (`high`, `medium`, `low`, as in docs/metrics.md). */
+export interface PriorityMix {
+  high: number;
+  medium: number;
+  low: number;
+}
+
+/**
+ * One step of the engine's load history (recorded by engine/load-history.ts). Counts cover the
+ * step (`at - stepMs`, `at`]; levels (queue length, busy workers, worker loads) are read at its
+ * end. Keep the format stable: the `onnx` predictor's load models read it.
+ */
+export interface LoadHistoryRow {
+  /** End of the step (epoch ms). */
+  at: number;
+  stepMs: number;
+  /** Tasks that became ready (entered a shard heap) during the step; a retry counts again. */
+  arrivals: number;
+  /** Attempts that succeeded during the step. */
+  completions: number;
+  /** Mean run time (ms) of the step's completions; the previous row's value when none finished. */
+  meanDurationMs: number;
+  /** Ready tasks waiting in the shard heaps at the end of the step. */
+  queueLength: number;
+  /** Workers running at least one attempt at the end of the step. */
+  busyWorkers: number;
+  /** The step's arrivals by priority class. */
+  arrivalsByPriority: PriorityMix;
+  /** Every worker the balancer knows, least loaded first. */
+  workers: WorkerStepLoad[];
+}
+
+/** An observed duration, as fed back to a predictor. */
+export interface DurationSample {
+  handler: string;
+  durationMs: number;
+  /** When the attempt finished (epoch ms). */
+  at: number;
+  /** The worker that ran it, when known (per-worker speed). */
+  workerId?: string;
+  /** The estimate the scheduler used for the task (declared or predicted), when known. */
+  estimateMs?: number;
+}
+
+/** Predicted arrivals: tasks becoming ready per second, averaged over the next `horizonMs`. */
+export interface ArrivalForecast {
+  perSecond: number;
+  horizonMs: number;
+}
+
+/**
+ * Estimates durations and load. Only `estimateDuration` and `observe` are required; the engine
+ * uses each optional method when it is there. The forecasts are read often (`forecastWorkerLoad`
+ * once per worker per scheduling tick), so they should be cheap look-ups of values computed in
+ * `observeLoad`, where a model runs once per step for every worker at once.
+ */
 export interface Predictor {
   readonly name: string;
   /** Predicted duration in ms, or undefined when it has nothing to say. */
   estimateDuration(query: DurationQuery): number | undefined;
   /** Feeds an observed duration back. */
-  observe(sample: { handler: string; durationMs: number; at: number }): void;
-  /** Predicted extra load of a worker over the next horizon (cost units), if known. */
+  observe(sample: DurationSample): void;
+  /**
+   * Predicted extra load of a worker over the next horizon (cost units: 1 is one attempt of a
+   * 1 s estimate), beyond what the balancer already counts, if known. The balancer adds it to
+   * the worker's key, so a worker forecast to saturate gets new tasks only when every other one
+   * is worse off.
+   */
   forecastWorkerLoad?(workerId: string): number | undefined;
+  /** Feeds one step of the engine's load history (engine/load-history.ts), oldest first. */
+  observeLoad?(row: LoadHistoryRow): void;
+  /** Predicted arrival rate over the next horizon, if known. */
+  forecastArrivals?(): ArrivalForecast | undefined;
   close(): Promise<void>;
 }
 

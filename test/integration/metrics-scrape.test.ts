@@ -182,5 +182,19 @@ withTool('promtool', 'bash scripts/services install prometheus', 'metrics scrape
     });
     expect(promtool.stdout + promtool.stderr).toBe('');
     expect(promtool.status).toBe(0);
+
+    // A scraper that asks for OpenMetrics (Prometheus with exemplar storage) gets it: the same
+    // series, counters as OpenMetrics names them, and the end marker.
+    const om = await fetch(`http://${server.httpAddress!}/metrics`, {
+      headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' },
+    });
+    expect(om.headers.get('content-type')).toMatch(/^application\/openmetrics-text/);
+    const omText = await om.text();
+    expect(omText.endsWith('# EOF\n')).toBe(true);
+    expect(omText).toMatch(/^# TYPE smartqueue_task_attempts_succeeded counter$/m);
+    expect(omText).toMatch(/^smartqueue_task_attempts_succeeded_total\{/m);
+    // And the plain text scrape after it is unchanged (the registry was not renamed in place).
+    const after = await (await fetch(`http://${server.httpAddress!}/metrics`)).text();
+    expect(after).toMatch(/^# TYPE smartqueue_task_attempts_succeeded_total counter$/m);
   });
 });

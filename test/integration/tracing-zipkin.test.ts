@@ -111,6 +111,8 @@ async function traceOneRun(transport?: string) {
     statePath,
     '--heartbeat-interval',
     '500',
+    '--http',
+    '127.0.0.1:0',
     ...(transport ? ['--transport', transport] : []),
     ...tracingArgs(serverService),
   ]);
@@ -228,6 +230,20 @@ withService('zipkin', zipkinUp, 'tracing into Zipkin', () => {
       expect(execute.kind).toBe('SERVER');
       expect(execute.tags?.['rpc.method']).toBe('smartqueue.v1.Workers/Connect');
       expect(execute.tags?.['smartqueue.run.id']).toBe(t.runId);
+
+      // The latency histograms carry the trace id as an exemplar (OpenMetrics scrape).
+      const http = /http on (\S+)/.exec(t.serve.output())![1]!;
+      const scrape = await fetch(`http://${http}/metrics`, {
+        headers: { accept: 'application/openmetrics-text' },
+      });
+      const exemplars = (await scrape.text())
+        .split('\n')
+        .filter((l) => l.includes(`# {trace_id="${t.traceId}"}`));
+      for (const histogram of ['queue_wait', 'run', 'end_to_end'])
+        expect(
+          exemplars.some((l) => l.startsWith(`smartqueue_task_${histogram}_seconds_bucket{`)),
+          histogram,
+        ).toBe(true);
 
       // The task records keep the trace id, and `inspect` links to the trace.
       t.serve.child.kill('SIGTERM');

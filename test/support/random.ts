@@ -1,11 +1,2 @@
-/** mulberry32: a small seeded PRNG, so tests and benchmarks can replay the same input. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small seeded PRNG, so tests and benchmarks can replay the same input (the one model training uses). */
+export { mulberry32 } from '../../plugins/predictor/onnx/model/random.js';

@@ -84,10 +84,10 @@ export function createHttpServer(raw: HttpServerOptions): HttpApi {
         : json(res, 200, { status: 'ok', streams: streams.size });
     }
     if (url.pathname === '/metrics' && metrics) {
-      metrics.text().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': metrics.contentType });
-          res.end(text);
+      metrics.exposition(req.headers.accept).then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'content-type': contentType });
+          res.end(body);
         },
         (err: unknown) => json(res, 500, { error: `metrics failed: ${errorMessage(err)}` }),
       );

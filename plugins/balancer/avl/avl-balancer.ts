@@ -40,6 +40,7 @@ interface WorkerEntry {
   running: number;
   weight: number;
   reported: number;
+  forecast: number;
   /** The tree key. Changed only while the entry is out of the tree. */
   load: number;
 }
@@ -51,11 +52,15 @@ interface PendingDelta {
   weight: number;
   /** Latest report wins: a report is a level, not a delta. */
   reported: number | undefined;
+  /** Latest forecast wins, likewise. */
+  forecast: number | undefined;
 }
 
 function loadOf(entry: WorkerEntry): number {
   // A full worker sorts after every worker with a free slot (and capacity 0 never divides by 0).
-  return entry.running >= entry.capacity ? Infinity : (entry.weight + entry.reported) / entry.capacity;
+  return entry.running >= entry.capacity
+    ? Infinity
+    : (entry.weight + entry.reported + entry.forecast) / entry.capacity;
 }
 
 function byLoadThenId(a: WorkerEntry, b: WorkerEntry): number {
@@ -103,7 +108,16 @@ class AvlBalancerImpl implements AvlBalancer {
       this.#rekey(existing);
       return;
     }
-    const entry: WorkerEntry = { id, capacity, handlers, running: 0, weight: 0, reported: 0, load: 0 };
+    const entry: WorkerEntry = {
+      id,
+      capacity,
+      handlers,
+      running: 0,
+      weight: 0,
+      reported: 0,
+      forecast: 0,
+      load: 0,
+    };
     entry.load = loadOf(entry);
     this.#workers.set(id, entry);
     this.#tree.insert(entry);
@@ -155,6 +169,16 @@ class AvlBalancerImpl implements AvlBalancer {
     delta.reported = load;
   }
 
+  forecast(workerId: string, extra: number): void {
+    checkAmount('forecast', workerId, extra);
+    // Refreshed every tick with mostly unchanged values: only a change costs a flush entry.
+    const entry = this.#workers.get(workerId);
+    if (entry === undefined) return;
+    const pending = this.#pending.get(workerId);
+    if ((pending?.forecast ?? entry.forecast) === extra) return;
+    this.#delta(workerId)!.forecast = extra;
+  }
+
   flush(): void {
     if (this.#pending.size === 0) return;
     this.stats.flushes++;
@@ -166,6 +190,7 @@ class AvlBalancerImpl implements AvlBalancer {
       // Summing and subtracting float costs drifts; an idle worker carries exactly no weight.
       entry.weight = entry.running === 0 ? 0 : Math.max(0, entry.weight + delta.weight);
       if (delta.reported !== undefined) entry.reported = delta.reported;
+      if (delta.forecast !== undefined) entry.forecast = delta.forecast;
       this.#rekey(entry);
     }
     this.#pending.clear();
@@ -181,6 +206,7 @@ class AvlBalancerImpl implements AvlBalancer {
         running: e.running,
         weight: e.weight,
         reported: e.reported,
+        forecast: e.forecast,
         load: e.load,
       });
     }
@@ -193,7 +219,7 @@ class AvlBalancerImpl implements AvlBalancer {
     if (delta === undefined) {
       const entry = this.#workers.get(workerId);
       if (entry === undefined) return undefined;
-      delta = { entry, running: 0, weight: 0, reported: undefined };
+      delta = { entry, running: 0, weight: 0, reported: undefined, forecast: undefined };
       this.#pending.set(workerId, delta);
     }
     return delta;
@@ -212,12 +238,19 @@ class AvlBalancerImpl implements AvlBalancer {
 
 /**
  * Creates a least-loaded balancer backed by an AVL tree keyed by (load, worker id), where
- * load = (weight + reported) / capacity, or Infinity once `running >= capacity`.
+ * load = (weight + reported + forecast) / capacity, or Infinity once `running >= capacity`.
+ *
+ * `forecast` is the Predictor's extra load for the worker (`Balancer.forecast`, set by the engine
+ * once per scheduling tick; 0 without a predictor that forecasts worker load). It makes placement
+ * preemptive: a worker forecast to saturate (weight + reported + forecast >= capacity, a key of
+ * 1 or more) sorts after every worker that is not, so new tasks avoid it while it still has free
+ * slots, and it gets work only when every other worker is at least as badly off. A forecast never
+ * blocks a pick on its own: only `running >= capacity` does (back-pressure stays exact).
  *
  * - `pick(handler?)` returns the leftmost worker with a free slot that accepts `handler` (a worker
  *   without a `handlers` list accepts all), or undefined when none has room (back-pressure).
  *   Ties go to the smaller id, so picks are deterministic.
- * - `assign`, `finish` and `report` for an unknown worker are ignored: the worker left, or has
+ * - `assign`, `finish`, `report` and `forecast` for an unknown worker are ignored: the worker left, or has
  *   not joined yet.
  * - `join` of a known id updates its capacity and handlers and keeps its running attempts.
  * - `snapshot()` lists workers least-loaded first.
@@ -225,7 +258,7 @@ class AvlBalancerImpl implements AvlBalancer {
  *   per flush.
  *
  * @throws SmartQueueError `INVALID_ARGUMENT` from `join` for an empty id or a capacity that is not
- *   an integer >= 0, and from `assign`/`finish`/`report` for a negative or non-finite amount.
+ *   an integer >= 0, and from `assign`/`finish`/`report`/`forecast` for a negative or non-finite amount.
  */
 export function createAvlBalancer(options: AvlBalancerOptions = {}): AvlBalancer {
   const balancer = new AvlBalancerImpl();

@@ -50,10 +50,10 @@ export async function startMetricsEndpoint(
       res.end(`no route ${path}; metrics are at /metrics\n`);
       return;
     }
-    metrics.text().then(
-      (text) => {
-        res.writeHead(200, { 'content-type': metrics.contentType });
-        res.end(text);
+    metrics.exposition(req.headers.accept).then(
+      ({ contentType, body }) => {
+        res.writeHead(200, { 'content-type': contentType });
+        res.end(body);
       },
       (err: unknown) => {
         res.writeHead(500, { 'content-type': 'text/plain' });

@@ -16,9 +16,20 @@ export type {
 export { createWorkerMetrics, outcomeOf } from './worker-metrics.js';
 export type { WorkerMetrics, WorkerMetricsOptions, WorkerPoolStats } from './worker-metrics.js';
 export { registerTaskMetrics } from './task-metrics.js';
+export { FORECAST_ERROR_BUCKETS, registerPredictionMetrics } from './prediction-metrics.js';
+export type { PredictionStatsSource } from './prediction-metrics.js';
 export type { AttemptOutcome } from './task-metrics.js';
-export { createMetricsRegistry, smartQueueVersion } from './registry.js';
-export type { MetricsRegistryOptions } from './registry.js';
+export { createMetricsRegistry, newMetricsRegistry, smartQueueVersion } from './registry.js';
+export type { MetricsRegistry, MetricsRegistryOptions } from './registry.js';
+export {
+  expose,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  renderOpenMetrics,
+  renderPrometheusText,
+  wantsOpenMetrics,
+} from './exposition.js';
+export type { Exposition } from './exposition.js';
 export { parseMetricsAddress, startMetricsEndpoint } from './http-endpoint.js';
 export type { MetricsEndpoint } from './http-endpoint.js';
 export { createServerMetrics } from './server-metrics.js';

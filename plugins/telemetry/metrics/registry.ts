@@ -8,6 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { OpenMetricsContentType } from 'prom-client';
+
+/**
+ * The registry type of every SmartQueue process: an OpenMetrics one, the only kind prom-client
+ * lets hold exemplar-carrying histograms; exposition.ts renders it in either format.
+ */
+export type MetricsRegistry = Registry<OpenMetricsContentType>;
 
 /** Buckets (seconds) of task latencies: queue wait, run time, end to end. */
 export const LATENCY_BUCKETS = [
@@ -56,9 +63,16 @@ export function smartQueueVersion(): string {
   return (cachedVersion = 'unknown');
 }
 
+/** An empty registry of the kind SmartQueue uses (see {@link MetricsRegistry}). */
+export function newMetricsRegistry(): MetricsRegistry {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry;
+}
+
 /** A new Registry with the default process metrics and `smartqueue_build_info{version} 1`. */
-export function createMetricsRegistry(options: MetricsRegistryOptions = {}): Registry {
-  const registry = new Registry();
+export function createMetricsRegistry(options: MetricsRegistryOptions = {}): MetricsRegistry {
+  const registry = newMetricsRegistry();
   if (options.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry });
     // Gauges named like counters fail `promtool check metrics`; nodejs_active_handles,
@@ -79,7 +93,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions = {}): Reg
  * `stats.failedTransactions`), so the hot path that produces the figure knows nothing of metrics.
  */
 export function pulledCounter(
-  registry: Registry,
+  registry: MetricsRegistry,
   name: string,
   help: string,
   read: () => number,

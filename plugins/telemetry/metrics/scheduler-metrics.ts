@@ -7,7 +7,8 @@
  * of metrics code.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Registry } from 'prom-client';
+import { expose, type Exposition } from './exposition.js';
+import type { MetricsRegistry } from './registry.js';
 import type { EngineEventBus } from '../../../engine/events.js';
 import type { RunState } from '../../../engine/frontier.js';
 import type { OpSamples } from '../../../engine/op-sampler.js';
@@ -18,6 +19,8 @@ import {
   HEAP_BUCKETS,
   pulledCounter,
 } from './registry.js';
+import { registerPredictionMetrics } from './prediction-metrics.js';
+import type { PredictionStatsSource } from './prediction-metrics.js';
 import { registerTaskMetrics } from './task-metrics.js';
 
 /** What the metrics read from the engine at scrape time (an `Engine` fits). */
@@ -25,6 +28,8 @@ export interface EngineStatsSource {
   readyPerShard(): number[];
   activeRuns(): ReadonlyMap<string, Pick<RunState, 'tasks'>>;
   readonly heapTimings?: { drain(): OpSamples };
+  /** The prediction loop (predicted load, recommendations, forecast errors). */
+  readonly prediction?: PredictionStatsSource;
 }
 
 /** A checkpoint store as the metrics see it: its kind, and batch hooks when it group-commits. */
@@ -72,15 +77,16 @@ export interface SchedulerMetricsOptions {
   /** The Kafka transport's producer hook, when Kafka carries tasks. @default none */
   kafka?: { onProduced(listener: (role: string, valueBytes: number) => void): () => void };
   /** Registry to register in. @default createMetricsRegistry() (default process metrics, build info) */
-  registry?: Registry;
+  registry?: MetricsRegistry;
 }
 
 /** Metrics and their registry; `close()` stops listening. */
 export interface EngineMetrics {
-  readonly registry: Registry;
-  /** The exposition text (Prometheus text format). */
+  readonly registry: MetricsRegistry;
+  /** The exposition in the Prometheus text format. */
   text(): Promise<string>;
-  readonly contentType: string;
+  /** The exposition `accept` asks for: OpenMetrics (with exemplars) or the Prometheus text. */
+  exposition(accept?: string): Promise<Exposition>;
   close(): void;
 }
 
@@ -143,6 +149,7 @@ export function createSchedulerMetrics(options: SchedulerMetricsOptions): Engine
     }
   }
 
+  if (engine?.prediction) registerPredictionMetrics(registry, engine.prediction);
   registerOwnership(registry, options, stops);
   registerCheckpoint(registry, options.checkpoint, stops);
   registerWorkers(registry, options.workers);
@@ -171,8 +178,8 @@ export function createSchedulerMetrics(options: SchedulerMetricsOptions): Engine
 
   return {
     registry,
-    text: () => registry.metrics(),
-    contentType: registry.contentType,
+    text: async () => (await expose(registry)).body,
+    exposition: (accept) => expose(registry, accept),
     close() {
       for (const stop of stops.splice(0)) stop();
     },
@@ -187,7 +194,11 @@ export function countWaitingOnNeeds(runs: ReadonlyMap<string, Pick<RunState, 'ta
   return n;
 }
 
-function registerOwnership(registry: Registry, o: SchedulerMetricsOptions, stops: (() => void)[]): void {
+function registerOwnership(
+  registry: MetricsRegistry,
+  o: SchedulerMetricsOptions,
+  stops: (() => void)[],
+): void {
   const registers = [registry];
   const cluster = o.cluster;
   let owned = new Set<number>(cluster?.ownedShards?.() ?? []);
@@ -242,7 +253,7 @@ function registerOwnership(registry: Registry, o: SchedulerMetricsOptions, stops
 }
 
 function registerCheckpoint(
-  registry: Registry,
+  registry: MetricsRegistry,
   store: CheckpointStatsSource | undefined,
   stops: (() => void)[],
 ): void {
@@ -290,7 +301,7 @@ function registerCheckpoint(
   );
 }
 
-function registerWorkers(registry: Registry, source: WorkerStatsSource | undefined): void {
+function registerWorkers(registry: MetricsRegistry, source: WorkerStatsSource | undefined): void {
   if (!source) return;
   new Gauge({
     name: 'smartqueue_workers',

@@ -5,7 +5,7 @@
  * docs/metrics.md (deploy/prometheus and deploy/grafana use them).
  */
 import { Counter, Histogram } from 'prom-client';
-import type { Registry } from 'prom-client';
+import type { MetricsRegistry } from './registry.js';
 import type { EngineEventBus, TaskLabels } from '../../../engine/events.js';
 import { LATENCY_BUCKETS, LATENESS_BUCKETS, SLACK_BUCKETS } from './registry.js';
 
@@ -26,7 +26,7 @@ interface LiveTask {
  * Registers the task/run metrics in `registry` and feeds them from `events`; returns a function
  * that stops listening.
  */
-export function registerTaskMetrics(registry: Registry, events: EngineEventBus): () => void {
+export function registerTaskMetrics(registry: MetricsRegistry, events: EngineEventBus): () => void {
   const registers = [registry];
   const submitted = new Counter({
     name: 'smartqueue_tasks_submitted_total',
@@ -69,6 +69,7 @@ export function registerTaskMetrics(registry: Registry, events: EngineEventBus):
     help: 'Time from ready to dispatched, by priority class.',
     labelNames: ['priority_class'] as const,
     buckets: LATENCY_BUCKETS,
+    enableExemplars: true,
     registers,
   });
   const runTime = new Histogram({
@@ -76,6 +77,7 @@ export function registerTaskMetrics(registry: Registry, events: EngineEventBus):
     help: 'Time of one attempt, from dispatch (or the start the worker reported) to its end, by handler and outcome.',
     labelNames: ['handler', 'outcome'] as const,
     buckets: LATENCY_BUCKETS,
+    enableExemplars: true,
     registers,
   });
   const endToEnd = new Histogram({
@@ -83,6 +85,7 @@ export function registerTaskMetrics(registry: Registry, events: EngineEventBus):
     help: 'Time from a task being added (its run started, or SubmitTask) to its success, by priority class.',
     labelNames: ['priority_class'] as const,
     buckets: LATENCY_BUCKETS,
+    enableExemplars: true,
     registers,
   });
   const slack = new Histogram({
@@ -142,9 +145,13 @@ export function registerTaskMetrics(registry: Registry, events: EngineEventBus):
   const pc = (e: TaskLabels) => e.priorityClass ?? UNKNOWN;
   const handlerOf = (e: TaskLabels, t?: LiveTask) => e.handler ?? t?.handler ?? UNKNOWN;
   /** One attempt ended: count it and time it (0 s when it never reached a worker). */
-  const attemptEnded = (handler: string, outcome: AttemptOutcome, seconds: number) => {
+  const attemptEnded = (handler: string, outcome: AttemptOutcome, seconds: number, traceId?: string) => {
     finished.inc({ handler, outcome });
-    runTime.observe({ handler, outcome }, Math.max(0, seconds));
+    runTime.observe({
+      labels: { handler, outcome },
+      value: Math.max(0, seconds),
+      exemplarLabels: exemplar(traceId),
+    });
   };
   const sinceDispatch = (t: LiveTask | undefined, at: number) =>
     t?.dispatchedAt !== undefined ? (at - t.dispatchedAt) / 1000 : 0;
@@ -163,7 +170,11 @@ export function registerTaskMetrics(registry: Registry, events: EngineEventBus):
       const cls = pc(e);
       dispatched.inc({ priority_class: cls });
       if (e.readyAt !== undefined)
-        queueWait.observe({ priority_class: cls }, Math.max(0, e.at - e.readyAt) / 1000);
+        queueWait.observe({
+          labels: { priority_class: cls },
+          value: Math.max(0, e.at - e.readyAt) / 1000,
+          exemplarLabels: exemplar(e.traceId),
+        });
       if (Number.isFinite(e.slackMs)) slack.observe({ priority_class: cls }, e.slackMs / 1000);
       const t = liveTask(e.runId, e.taskId);
       t.dispatchedAt = e.at;
@@ -173,9 +184,14 @@ export function registerTaskMetrics(registry: Registry, events: EngineEventBus):
       const t = peek(e.runId, e.taskId);
       const handler = handlerOf(e, t);
       succeeded.inc({ handler });
-      attemptEnded(handler, 'succeeded', e.durationMs / 1000);
+      attemptEnded(handler, 'succeeded', e.durationMs / 1000, e.traceId);
       const from = t?.addedAt ?? e.runStartedAt;
-      if (from !== undefined) endToEnd.observe({ priority_class: pc(e) }, Math.max(0, e.at - from) / 1000);
+      if (from !== undefined)
+        endToEnd.observe({
+          labels: { priority_class: pc(e) },
+          value: Math.max(0, e.at - from) / 1000,
+          exemplarLabels: exemplar(e.traceId),
+        });
       forget(e.runId, e.taskId);
     }),
     events.on('task:attempt:failed', (e) => {
@@ -186,6 +202,7 @@ export function registerTaskMetrics(registry: Registry, events: EngineEventBus):
         handler,
         e.cancelled ? 'cancelled' : e.timedOut ? 'timed_out' : 'failed',
         sinceDispatch(t, e.at),
+        e.traceId,
       );
       if (e.willRetry) {
         if (t) delete t.dispatchedAt;
@@ -219,4 +236,12 @@ export function registerTaskMetrics(registry: Registry, events: EngineEventBus):
     for (const stop of stops.splice(0)) stop();
     live.clear();
   };
+}
+
+/**
+ * The exemplar of an observation: the attempt's trace id (OpenMetrics exemplars, shown by
+ * Grafana on latency panels), or none for an untraced attempt.
+ */
+function exemplar(traceId: string | undefined): Record<string, string> {
+  return traceId === undefined ? {} : { trace_id: traceId };
 }

@@ -5,7 +5,8 @@
  * `onAttemptFinished` hook; the rest is read at scrape time.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Registry } from 'prom-client';
+import { expose } from './exposition.js';
+import type { MetricsRegistry } from './registry.js';
 import type { TaskAssignment, TaskResult } from '../../../engine/stages.js';
 import type { AttemptOutcome } from './task-metrics.js';
 import { createMetricsRegistry, LATENCY_BUCKETS, pulledCounter } from './registry.js';
@@ -40,7 +41,7 @@ export interface WorkerMetricsOptions {
     readonly stats: { readonly delivered: number; readonly deadLettered: number };
   };
   /** Registry to register in. @default createMetricsRegistry() */
-  registry?: Registry;
+  registry?: MetricsRegistry;
 }
 
 /** A worker's metrics: feed it attempts and heartbeats, serve `text()`. */
@@ -139,8 +140,8 @@ export function createWorkerMetrics(options: WorkerMetricsOptions): WorkerMetric
   }
   return {
     registry,
-    text: () => registry.metrics(),
-    contentType: registry.contentType,
+    text: async () => (await expose(registry)).body,
+    exposition: (accept) => expose(registry, accept),
     attemptFinished(a, result) {
       const handler = a.handler.kind === 'run' ? 'run' : a.handler.name;
       const outcome = outcomeOf(result);

@@ -5,26 +5,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../cli/main.js';
-import type { CliIO } from '../../../cli/output.js';
+import { runCli } from '../../support/cli.js';
 
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (t) => (out += t.endsWith('\n') ? t : t + '\n'),
-    err: (t) => (err += t.endsWith('\n') ? t : t + '\n'),
-    isTTY: false,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
-
-async function cli(...argv: string[]) {
-  const io = capture();
-  const code = await main(argv, io);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-}
+const cli = runCli;
 
 const BROKEN = 'test/fixtures/broken';
 const brokenFiles = (await readdir(BROKEN))

@@ -5,24 +5,33 @@
  * registers, then the registry is listed. Histograms and summaries expand to the series
  * PromQL sees (`_bucket`, `_sum`, `_count`).
  */
-import type { Registry } from 'prom-client';
 import { EngineEventBus } from '../../../engine/events.js';
 import {
   createMetricsRegistry,
   createSchedulerMetrics,
   createWorkerMetrics,
 } from '../../../plugins/telemetry/metrics/index.js';
+import { type MetricsRegistry } from '../../../plugins/telemetry/metrics/registry.js';
 
 const noop = () => () => {};
 
 /** Every metric a scheduler registers when every source is present. */
-function schedulerRegistry(): Registry {
+function schedulerRegistry(): MetricsRegistry {
   const metrics = createSchedulerMetrics({
     engineEvents: new EngineEventBus(),
     engine: {
       readyPerShard: () => [0],
       activeRuns: () => new Map(),
       heapTimings: { drain: () => ({ push: [], pop: [] }) },
+      prediction: {
+        stats: () => ({
+          predictedArrivalsPerSecond: 0,
+          arrivalModel: 'rate-ewma',
+          recommendedWorkers: 1,
+          recommendedShards: 1,
+        }),
+        drainErrors: () => [],
+      },
     },
     checkpoint: { name: 'sqlite', stats: { failedTransactions: 0 }, onBatch: noop },
     workers: { workers: () => ({ alive: 0, dead: 0 }), heartbeats: () => ({ received: 0, missed: 0 }) },
@@ -39,7 +48,7 @@ function schedulerRegistry(): Registry {
 }
 
 /** Every metric a worker registers with a thread pool and the Kafka transport. */
-function workerRegistry(): Registry {
+function workerRegistry(): MetricsRegistry {
   const metrics = createWorkerMetrics({
     capacity: 1,
     busy: () => 0,
@@ -51,7 +60,7 @@ function workerRegistry(): Registry {
 }
 
 /** Series names (as PromQL selects them) of every metric in the registries. */
-function seriesNames(registries: Registry[]): Set<string> {
+function seriesNames(registries: MetricsRegistry[]): Set<string> {
   const names = new Set<string>();
   for (const registry of registries) {
     for (const metric of registry.getMetricsAsArray()) {

@@ -33,6 +33,7 @@ describe('createAvlBalancer', () => {
       running: 1,
       weight: 4,
       reported: 0,
+      forecast: 0,
       load: 0.5,
     });
     expect(loads['w-mid']!.load).toBe(0.75);
@@ -216,6 +217,7 @@ describe('createAvlBalancer', () => {
       fc.record({ op: fc.constant('assign' as const), id: idArb, cost: fc.integer({ min: 0, max: 5 }) }),
       fc.record({ op: fc.constant('finish' as const), id: idArb, pick: fc.nat() }),
       fc.record({ op: fc.constant('report' as const), id: idArb, load: fc.integer({ min: 0, max: 5 }) }),
+      fc.record({ op: fc.constant('forecast' as const), id: idArb, extra: fc.integer({ min: 0, max: 5 }) }),
       fc.record({
         op: fc.constant('pick' as const),
         handler: fc.option(fc.constantFrom(...handlerNames), { nil: undefined }),
@@ -228,10 +230,11 @@ describe('createAvlBalancer', () => {
       /** Costs of the running attempts. */
       costs: number[];
       reported: number;
+      forecast: number;
     }
     const weightOf = (w: ModelWorker): number => w.costs.reduce((sum, c) => sum + c, 0);
     const loadOf = (w: ModelWorker): number =>
-      w.costs.length >= w.capacity ? Infinity : (weightOf(w) + w.reported) / w.capacity;
+      w.costs.length >= w.capacity ? Infinity : (weightOf(w) + w.reported + w.forecast) / w.capacity;
 
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 200, size: 'large' }), (ops) => {
@@ -243,7 +246,14 @@ describe('createAvlBalancer', () => {
               balancer.join({ id: op.id, capacity: op.capacity, handlers: op.handlers });
               const w = model.get(op.id);
               if (w) Object.assign(w, { capacity: op.capacity, handlers: op.handlers });
-              else model.set(op.id, { capacity: op.capacity, handlers: op.handlers, costs: [], reported: 0 });
+              else
+                model.set(op.id, {
+                  capacity: op.capacity,
+                  handlers: op.handlers,
+                  costs: [],
+                  reported: 0,
+                  forecast: 0,
+                });
               break;
             }
             case 'leave':
@@ -274,6 +284,10 @@ describe('createAvlBalancer', () => {
               balancer.report(op.id, op.load);
               if (model.has(op.id)) model.get(op.id)!.reported = op.load;
               break;
+            case 'forecast':
+              balancer.forecast!(op.id, op.extra);
+              if (model.has(op.id)) model.get(op.id)!.forecast = op.extra;
+              break;
             case 'flush':
               balancer.flush();
               break;
@@ -294,6 +308,7 @@ describe('createAvlBalancer', () => {
           running: m.costs.length,
           weight: weightOf(m),
           reported: m.reported,
+          forecast: m.forecast,
           load: loadOf(m),
         }));
         expected.sort((a, b) => (a.load === b.load ? (a.id < b.id ? -1 : 1) : a.load < b.load ? -1 : 1));

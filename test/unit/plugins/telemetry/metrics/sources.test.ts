@@ -8,18 +8,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
 import { EngineEventBus } from '../../../../../engine/events.js';
 import { HeartbeatMonitor } from '../../../../../engine/heartbeats.js';
 import { OpSampler } from '../../../../../engine/op-sampler.js';
 import { createSqliteCheckpointStore } from '../../../../../plugins/checkpoint/sqlite/index.js';
 import {
+  renderPrometheusText,
   createMetricsRegistry,
   createSchedulerMetrics,
   smartQueueVersion,
 } from '../../../../../plugins/telemetry/metrics/index.js';
 import type { EngineMetrics } from '../../../../../plugins/telemetry/metrics/index.js';
 import { closeAllHarnesses, createHarness, finish, gate, plan } from '../../../engine/harness.js';
+import { newMetricsRegistry } from '../../../../../plugins/telemetry/metrics/registry.js';
 
 let metrics: EngineMetrics | undefined;
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -50,7 +51,7 @@ describe('scheduler figures read at scrape time', () => {
     metrics = createSchedulerMetrics({
       engineEvents: h.engine.events,
       engine: h.engine,
-      registry: new Registry(),
+      registry: newMetricsRegistry(),
     });
     // One worker slot: `x` runs, y and z wait ready; `after` waits on its need.
     const runId = await h.engine.startRun(
@@ -88,7 +89,7 @@ describe('scheduler figures read at scrape time', () => {
     metrics = createSchedulerMetrics({
       engineEvents: new EngineEventBus(),
       checkpoint: store,
-      registry: new Registry(),
+      registry: newMetricsRegistry(),
     });
     await store.createRun(
       {
@@ -116,7 +117,7 @@ describe('scheduler figures read at scrape time', () => {
     metrics = createSchedulerMetrics({
       engineEvents: new EngineEventBus(),
       checkpoint: { name: 'redis', stats },
-      registry: new Registry(),
+      registry: newMetricsRegistry(),
     });
     stats.failedTransactions = 2;
     const text = await metrics.text();
@@ -131,7 +132,7 @@ describe('scheduler figures read at scrape time', () => {
     const renewals = { ok: 4, failed: 1 };
     metrics = createSchedulerMetrics({
       engineEvents: new EngineEventBus(),
-      registry: new Registry(),
+      registry: newMetricsRegistry(),
       workers: { workers: () => ({ alive: 3, dead: 1 }), heartbeats: () => ({ received: 17, missed: 2 }) },
       cluster: {
         shards: 8,
@@ -181,7 +182,11 @@ describe('scheduler figures read at scrape time', () => {
   });
 
   it('registers the default process metrics without a prefix and smartqueue_build_info', async () => {
-    const text = await createMetricsRegistry().metrics();
+    const text = renderPrometheusText(
+      (await createMetricsRegistry().getMetricsAsJSON()) as unknown as Parameters<
+        typeof renderPrometheusText
+      >[0],
+    );
     expect(text).toContain('# TYPE process_cpu_seconds_total counter');
     expect(text).toContain('# TYPE process_resident_memory_bytes gauge');
     expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');

@@ -3,11 +3,14 @@
  * read back from the registry: names, labels and values must match what ran.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
 import { EngineEventBus } from '../../../../../engine/events.js';
 import { createSchedulerMetrics } from '../../../../../plugins/telemetry/metrics/index.js';
 import type { EngineMetrics } from '../../../../../plugins/telemetry/metrics/index.js';
 import { closeAllHarnesses, createHarness, finish, plan, taskIr } from '../../../engine/harness.js';
+import {
+  newMetricsRegistry,
+  type MetricsRegistry,
+} from '../../../../../plugins/telemetry/metrics/registry.js';
 
 let metrics: EngineMetrics | undefined;
 
@@ -22,13 +25,17 @@ const matches = (have: Record<string, unknown>, want: Labels) =>
   Object.entries(want).every(([k, v]) => String(have[k]) === v);
 
 /** The value of the series of counter/gauge `name` with `labels` (undefined when absent). */
-async function value(registry: Registry, name: string, labels: Labels = {}): Promise<number | undefined> {
+async function value(
+  registry: MetricsRegistry,
+  name: string,
+  labels: Labels = {},
+): Promise<number | undefined> {
   const data = await registry.getSingleMetric(name)?.get();
   return data?.values.find((v) => matches(v.labels, labels))?.value;
 }
 
 /** `_count` of histogram `name`, summed over the series with `labels`. */
-async function count(registry: Registry, name: string, labels: Labels = {}): Promise<number> {
+async function count(registry: MetricsRegistry, name: string, labels: Labels = {}): Promise<number> {
   const data = await registry.getSingleMetric(name)!.get();
   return data.values
     .filter((v) => (v as { metricName?: string }).metricName === `${name}_count` && matches(v.labels, labels))
@@ -51,7 +58,7 @@ describe('task and run metrics from engine events', () => {
     metrics = createSchedulerMetrics({
       engineEvents: h.engine.events,
       engine: h.engine,
-      registry: new Registry(),
+      registry: newMetricsRegistry(),
     });
     const r = metrics.registry;
     const runId = await h.engine.startRun(
@@ -115,7 +122,7 @@ describe('task and run metrics from engine events', () => {
     metrics = createSchedulerMetrics({
       engineEvents: h.engine.events,
       engine: h.engine,
-      registry: new Registry(),
+      registry: newMetricsRegistry(),
     });
     const r = metrics.registry;
     // `late` can only start after `first` (150 ms), long after its latest start (60 - 5 ms).
@@ -153,7 +160,7 @@ describe('task and run metrics from engine events', () => {
     metrics = createSchedulerMetrics({
       engineEvents: h.engine.events,
       engine: h.engine,
-      registry: new Registry(),
+      registry: newMetricsRegistry(),
     });
     const r = metrics.registry;
     const runId = await h.engine.startRun(plan({ tasks: [{ id: 'a', uses: 'ok' }] }), { keepOpen: true });
@@ -171,7 +178,7 @@ describe('task and run metrics from engine events', () => {
 
   it('ends an attempt as lost or cancelled, timed from its dispatch, and forgets finished runs', async () => {
     const events = new EngineEventBus();
-    metrics = createSchedulerMetrics({ engineEvents: events, registry: new Registry() });
+    metrics = createSchedulerMetrics({ engineEvents: events, registry: newMetricsRegistry() });
     const r = metrics.registry;
     const labels = { priorityClass: 'low', handler: 'sleep' };
     const ref = { runId: 'r1', taskId: 't' };
@@ -225,7 +232,7 @@ describe('task and run metrics from engine events', () => {
 
   it('stops counting after close()', async () => {
     const events = new EngineEventBus();
-    metrics = createSchedulerMetrics({ engineEvents: events, registry: new Registry() });
+    metrics = createSchedulerMetrics({ engineEvents: events, registry: newMetricsRegistry() });
     events.emit('scheduler:dispatch:blocked', { at: 1, ready: 3 });
     metrics.close();
     events.emit('scheduler:dispatch:blocked', { at: 2, ready: 3 });

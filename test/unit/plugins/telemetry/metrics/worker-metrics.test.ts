@@ -4,7 +4,6 @@
  * the small HTTP endpoint that serves them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
 import { SmartQueueError } from '../../../../../engine/errors.js';
 import type { TaskAssignment, TaskResult } from '../../../../../engine/stages.js';
 import { LocalWorker } from '../../../../../engine/worker.js';
@@ -15,6 +14,7 @@ import {
 } from '../../../../../plugins/telemetry/metrics/index.js';
 import type { MetricsEndpoint } from '../../../../../plugins/telemetry/metrics/index.js';
 import { createInProcessTransport } from '../../../../../plugins/transport/in-process/index.js';
+import { newMetricsRegistry } from '../../../../../plugins/telemetry/metrics/registry.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -48,7 +48,7 @@ describe('worker metrics', () => {
     const results: TaskResult[] = [];
     transport.onResult((r) => results.push(r));
     let busy = 0;
-    const metrics = createWorkerMetrics({ capacity: 4, busy: () => busy, registry: new Registry() });
+    const metrics = createWorkerMetrics({ capacity: 4, busy: () => busy, registry: newMetricsRegistry() });
     const worker = new LocalWorker({
       id: 'w',
       capacity: 4,
@@ -101,7 +101,7 @@ describe('worker metrics', () => {
       capacity: 4,
       busy: () => 2,
       pool: () => ({ threads: 0, busy: 0, stealsAttempted: 0, stealsSucceeded: 0 }),
-      registry: new Registry(),
+      registry: newMetricsRegistry(),
     });
     const text = await metrics.text();
     expect(num(text, 'smartqueue_worker_threads{state="busy"}')).toBe(2);
@@ -126,7 +126,7 @@ describe('worker metrics', () => {
         },
         stats: { delivered: 9, deadLettered: 1 },
       },
-      registry: new Registry(),
+      registry: newMetricsRegistry(),
     });
     metrics.heartbeatSent();
     metrics.heartbeatSent();
@@ -148,7 +148,7 @@ describe('worker metrics', () => {
 
 describe('the metrics endpoint', () => {
   it('serves /metrics over HTTP with the Prometheus content type, 404 elsewhere, and closes', async () => {
-    const metrics = createWorkerMetrics({ capacity: 2, busy: () => 0, registry: new Registry() });
+    const metrics = createWorkerMetrics({ capacity: 2, busy: () => 0, registry: newMetricsRegistry() });
     metrics.heartbeatSent();
     let endpoint: MetricsEndpoint | undefined = await startMetricsEndpoint('127.0.0.1:0', metrics);
     cleanups.push(() => endpoint?.close());
@@ -168,7 +168,7 @@ describe('the metrics endpoint', () => {
   it('refuses a malformed address and one already in use with a typed error', async () => {
     expect(() => parseMetricsAddress('9465')).toThrow(SmartQueueError);
     expect(parseMetricsAddress('[::1]:9465')).toEqual({ host: '::1', port: 9465 });
-    const metrics = createWorkerMetrics({ capacity: 1, busy: () => 0, registry: new Registry() });
+    const metrics = createWorkerMetrics({ capacity: 1, busy: () => 0, registry: newMetricsRegistry() });
     const first = await startMetricsEndpoint('127.0.0.1:0', metrics);
     cleanups.push(() => first.close());
     await expect(startMetricsEndpoint(first.address, metrics)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
