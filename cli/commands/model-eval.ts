@@ -13,9 +13,11 @@ import { resolveLoadDataOptions } from '../../plugins/predictor/onnx/model/load-
 import type { TrainedSequenceModel } from '../../plugins/predictor/onnx/model/types.js';
 import type { CliIO } from '../output.js';
 import { intOption } from './common.js';
+import { evalDurationModel } from './model-duration.js';
 import { defaultLoadData, fractionOption, readStoreSeries } from './model-options.js';
 
 interface EvalFlags {
+  task?: string;
   data?: string;
   fromStore?: string;
   model?: string;
@@ -54,6 +56,10 @@ export function registerModelEval(model: Command, io: CliIO, setExit: (code: num
       '--data <dir or csv>',
       'timestamp,value CSV file, or a folder of them [default: ../shared/data/load]',
     )
+    .option(
+      '--task <load|duration>',
+      "load series, or task durations from WfCommons traces [default: the model's, else load]",
+    )
     .option('--from-store <spec>', 'evaluate on the history recorded in this checkpoint store instead')
     .option('--model <json>', 'a trained model (models/<name>.json); without it, only the baselines')
     .option('--window <n>', 'input steps (without --model)', intOption('--window'), 24)
@@ -81,10 +87,34 @@ baseline won.
 
 Examples:
   $ smartqueue model eval --model models/load-lstm.json
-  $ smartqueue model eval --data ../shared/data/load --metric mae`,
+  $ smartqueue model eval --data ../shared/data/load --metric mae
+  $ smartqueue model eval --task duration --data ../shared/data/wfcommons --model models/duration-gru.json
+
+With --task duration: MAE, RMSE (ms) and MAPE per instance and over all held-out tasks, against
+the handler's mean of its last --window runtimes, its last runtime, EWMA (what the ewma
+predictor answers) and the global median.`,
     )
-    .action(async (flags: EvalFlags) => {
+    .action(async (flags: EvalFlags, cmd: Command) => {
       const trained = flags.model !== undefined ? await readModel(flags.model) : undefined;
+      const task = flags.task ?? (trained?.training.task === 'duration' ? 'duration' : 'load');
+      if (task === 'duration') {
+        const given = (name: string) => cmd.getOptionValueSource(name) !== 'default';
+        const code = await evalDurationModel(
+          {
+            data: flags.data,
+            window: given('window') ? flags.window : undefined,
+            validation: flags.validation,
+            test: flags.test,
+          },
+          trained,
+          io,
+        );
+        if (code !== 0) setExit(code);
+        return;
+      }
+      if (task !== 'load') {
+        throw new SmartQueueError('INVALID_ARGUMENT', `--task must be load or duration, got "${task}"`);
+      }
       const metrics = (flags.metric ?? 'mae,rmse,mape').split(',').map((m) => m.trim().toLowerCase());
       for (const m of metrics) {
         if (m !== 'mae' && m !== 'rmse' && m !== 'mape') {

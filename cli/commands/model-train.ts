@@ -15,9 +15,11 @@ import type { CellKind, TrainedSequenceModel } from '../../plugins/predictor/onn
 import { redactStoreSpec } from '../../runtime/open-store.js';
 import type { CliIO } from '../output.js';
 import { intOption } from './common.js';
+import { DEFAULT_DURATION_WINDOW, trainDurationModel } from './model-duration.js';
 import { defaultLoadData, fractionOption, positiveNumberOption, readStoreSeries } from './model-options.js';
 
 interface TrainFlags {
+  task: string;
   data?: string;
   fromStore?: string;
   extras: boolean;
@@ -45,7 +47,12 @@ interface TrainFlags {
 export function registerModelTrain(model: Command, io: CliIO): void {
   model
     .command('train')
-    .summary('train an LSTM or GRU load forecaster on CSV series or on the store’s own history')
+    .summary('train an LSTM or GRU load forecaster (or a duration model on WfCommons traces)')
+    .option(
+      '--task <load|duration>',
+      'load: forecast a load series; duration: a handler’s next duration from its last --window ones',
+      'load',
+    )
     .option(
       '--data <dir or csv>',
       'timestamp,value CSV file, or a folder of them [default: ../shared/data/load]',
@@ -111,15 +118,27 @@ Writes <out>.json and, unless --no-onnx, <out>.onnx. Progress goes to stderr.
 Examples:
   $ smartqueue model train --data ../shared/data/load --kind lstm --out models/load-lstm
   $ smartqueue model train --data cpu.csv --kind gru --hidden 8 --epochs 20 --out models/cpu-gru
-  $ smartqueue model train --from-store .smartqueue/state.db --step 60 --out models/own-load`,
+  $ smartqueue model train --from-store .smartqueue/state.db --step 60 --out models/own-load
+  $ smartqueue model train --task duration --data ../shared/data/wfcommons --kind gru --hidden 8 \\
+      --out models/duration-gru
+
+With --task duration, --data is a WfCommons instance or a folder of them; each instance is
+split in task order (--validation, --test default 0.15 and 0.3) and --window defaults to 3.`,
     )
-    .action(async (flags: TrainFlags) => {
+    .action(async (flags: TrainFlags, cmd: Command) => {
       const kind = flags.kind as CellKind;
       if (flags.loss !== 'mse' && flags.loss !== 'huber') {
         throw new SmartQueueError('INVALID_ARGUMENT', `--loss must be mse or huber, got "${flags.loss}"`);
       }
       if (kind !== 'lstm' && kind !== 'gru') {
         throw new SmartQueueError('INVALID_ARGUMENT', `--kind must be lstm or gru, got "${flags.kind}"`);
+      }
+      if (flags.task === 'duration') {
+        await trainDuration(flags, cmd, io);
+        return;
+      }
+      if (flags.task !== 'load') {
+        throw new SmartQueueError('INVALID_ARGUMENT', `--task must be load or duration, got "${flags.task}"`);
       }
       const dataOptions = resolveLoadDataOptions({
         window: flags.window,
@@ -183,6 +202,40 @@ Examples:
       if (flags.onnx) await writeOnnx(model, `${base}.onnx`, io);
       io.out(summarize(evaluateLoad(series, dataOptions, model)));
     });
+}
+
+/** `--task duration`: options left at their load defaults take the duration ones. */
+async function trainDuration(flags: TrainFlags, cmd: Command, io: CliIO): Promise<void> {
+  if (flags.fromStore !== undefined) {
+    throw new SmartQueueError(
+      'INVALID_ARGUMENT',
+      '--from-store does not record durations per handler yet; use --data',
+    );
+  }
+  const given = (name: string) => cmd.getOptionValueSource(name) !== 'default';
+  await trainDurationModel(
+    {
+      data: flags.data,
+      window: given('window') ? flags.window : DEFAULT_DURATION_WINDOW,
+      validation: given('validation') ? flags.validation : 0.15,
+      test: given('test') ? flags.test : 0.3,
+      out: flags.out,
+      onnx: flags.onnx,
+      train: {
+        kind: flags.kind as CellKind,
+        hiddenSize: flags.hidden,
+        epochs: flags.epochs,
+        seed: flags.seed,
+        batchSize: flags.batch,
+        learningRate: flags.learningRate,
+        patience: flags.patience,
+        loss: flags.loss as 'mse' | 'huber',
+        huberDelta: flags.huberDelta,
+      },
+    },
+    io,
+    (model, file) => writeOnnx(model, file, io),
+  );
 }
 
 async function readTrainingSeries(

@@ -11,7 +11,7 @@ import { registerModelTrain } from './model-train.js';
 export function registerModel(program: Command, io: CliIO, setExit: (code: number) => void): void {
   const model = program
     .command('model')
-    .summary('train and evaluate the load-forecast models (LSTM/GRU, exported to ONNX)');
+    .summary('train and evaluate the load and duration models (LSTM/GRU, exported to ONNX)');
   registerModelTrain(model, io);
   registerModelEval(model, io, setExit);
   for (const cmd of model.commands) cmd.exitOverride().configureOutput(program.configureOutput());

@@ -16,11 +16,30 @@ const DURATION_FEATURES: Record<string, (durationMs: number, priority: number) =
   priority: (_d, p) => p,
 };
 
+/**
+ * How a duration model's output becomes milliseconds, by `targetTransform` in its training
+ * metadata: none (the output is milliseconds) or `log1p` (it predicts log1p(ms), which suits
+ * runtimes spanning orders of magnitude).
+ */
+const DURATION_OUTPUTS: Record<string, (y: number) => number> = {
+  none: (y) => y,
+  log1p: (y) => Math.expm1(y),
+};
+
+function durationOutputOf(meta: OnnxModelMetadata): string {
+  const raw = meta.training.targetTransform;
+  return raw === undefined ? 'none' : String(raw);
+}
+
 /** Why a model cannot serve durations, or undefined when it can. */
 export function durationModelProblem(meta: OnnxModelMetadata): string | undefined {
   const unknown = meta.features.filter((f) => !(f in DURATION_FEATURES));
   if (unknown.length > 0) {
     return `a duration model's features must be among ${Object.keys(DURATION_FEATURES).join(', ')}; it has ${unknown.join(', ')}`;
+  }
+  const output = durationOutputOf(meta);
+  if (!(output in DURATION_OUTPUTS)) {
+    return `a duration model's targetTransform must be log1p or absent; it has ${output}`;
   }
   return undefined;
 }
@@ -39,6 +58,7 @@ export class DurationForecaster {
   readonly #maxKeys: number;
   readonly #usesPriority: boolean;
   readonly #columns: ((durationMs: number, priority: number) => number)[];
+  readonly #toMs: (y: number) => number;
   readonly #recent = new Map<string, number[]>();
   readonly #keys = new Map<string, { handler: string; priority: number }>();
   readonly #keysOf = new Map<string, string[]>();
@@ -52,6 +72,7 @@ export class DurationForecaster {
     this.#columns = session.metadata.features.map(
       (f) => DURATION_FEATURES[f] as (d: number, p: number) => number,
     );
+    this.#toMs = DURATION_OUTPUTS[durationOutputOf(session.metadata)] as (y: number) => number;
   }
 
   observe(handler: string, durationMs: number): void {
@@ -95,7 +116,8 @@ export class DurationForecaster {
     if (batch.length === 0) return;
     const outputs = await this.#session.run(batch.map((b) => b.rows));
     batch.forEach(({ key }, i) => {
-      const value = outputs[i]?.[0];
+      const raw = outputs[i]?.[0];
+      const value = raw === undefined ? undefined : this.#toMs(raw);
       // A duration is never negative; a non-finite output is no answer at all.
       if (value !== undefined && Number.isFinite(value)) this.#cache.set(key, Math.max(0, value));
       else this.#cache.delete(key);

@@ -10,7 +10,7 @@
  * (`getMetricsAsJSON`, which mutates nothing); the registry itself is an OpenMetrics one only
  * because prom-client accepts exemplar-carrying histograms in no other.
  */
-import type { MetricsRegistry } from './registry.js';
+import type { AnyRegistry } from './registry.js';
 
 /** Content type of the Prometheus text format (0.0.4). */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -43,7 +43,7 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
 }
 
 /** The registry in the format `accept` asks for (Prometheus text unless it asks for OpenMetrics). */
-export async function expose(registry: MetricsRegistry, accept?: string): Promise<Exposition> {
+export async function expose(registry: AnyRegistry, accept?: string): Promise<Exposition> {
   const families = (await registry.getMetricsAsJSON()) as unknown as Family[];
   return wantsOpenMetrics(accept)
     ? { contentType: OPENMETRICS_CONTENT_TYPE, body: renderOpenMetrics(families) }

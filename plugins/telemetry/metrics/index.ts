@@ -20,7 +20,7 @@ export { FORECAST_ERROR_BUCKETS, registerPredictionMetrics } from './prediction-
 export type { PredictionStatsSource } from './prediction-metrics.js';
 export type { AttemptOutcome } from './task-metrics.js';
 export { createMetricsRegistry, newMetricsRegistry, smartQueueVersion } from './registry.js';
-export type { MetricsRegistry, MetricsRegistryOptions } from './registry.js';
+export type { AnyRegistry, MetricsRegistry, MetricsRegistryOptions } from './registry.js';
 export {
   expose,
   OPENMETRICS_CONTENT_TYPE,

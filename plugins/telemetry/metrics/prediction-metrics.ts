@@ -5,7 +5,7 @@
  */
 import { Gauge, Histogram } from 'prom-client';
 import type { ForecastError, PredictionStats } from '../../../engine/prediction.js';
-import type { MetricsRegistry } from './registry.js';
+import type { AnyRegistry } from './registry.js';
 
 /** Buckets of absolute relative forecast errors: 1 % to 10× off. */
 export const FORECAST_ERROR_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10];
@@ -23,7 +23,7 @@ export interface PredictionStatsSource {
  * docs/metrics.md). The gauges read 0 until their figure is known (the rate after the first
  * load step, the worker count after the first finished task).
  */
-export function registerPredictionMetrics(registry: MetricsRegistry, source: PredictionStatsSource): void {
+export function registerPredictionMetrics(registry: AnyRegistry, source: PredictionStatsSource): void {
   const registers = [registry];
   new Gauge({
     name: 'smartqueue_predicted_load',

@@ -8,13 +8,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { OpenMetricsContentType } from 'prom-client';
+import type { OpenMetricsContentType, PrometheusContentType } from 'prom-client';
 
 /**
  * The registry type of every SmartQueue process: an OpenMetrics one, the only kind prom-client
  * lets hold exemplar-carrying histograms; exposition.ts renders it in either format.
  */
 export type MetricsRegistry = Registry<OpenMetricsContentType>;
+
+/** Any prom-client registry a caller may pass in; only an OpenMetrics one gets exemplars. */
+export type AnyRegistry = MetricsRegistry | Registry<PrometheusContentType>;
 
 /** Buckets (seconds) of task latencies: queue wait, run time, end to end. */
 export const LATENCY_BUCKETS = [
@@ -93,7 +96,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions = {}): Met
  * `stats.failedTransactions`), so the hot path that produces the figure knows nothing of metrics.
  */
 export function pulledCounter(
-  registry: MetricsRegistry,
+  registry: AnyRegistry,
   name: string,
   help: string,
   read: () => number,

@@ -8,7 +8,7 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { expose, type Exposition } from './exposition.js';
-import type { MetricsRegistry } from './registry.js';
+import type { AnyRegistry } from './registry.js';
 import type { EngineEventBus } from '../../../engine/events.js';
 import type { RunState } from '../../../engine/frontier.js';
 import type { OpSamples } from '../../../engine/op-sampler.js';
@@ -77,12 +77,12 @@ export interface SchedulerMetricsOptions {
   /** The Kafka transport's producer hook, when Kafka carries tasks. @default none */
   kafka?: { onProduced(listener: (role: string, valueBytes: number) => void): () => void };
   /** Registry to register in. @default createMetricsRegistry() (default process metrics, build info) */
-  registry?: MetricsRegistry;
+  registry?: AnyRegistry;
 }
 
 /** Metrics and their registry; `close()` stops listening. */
 export interface EngineMetrics {
-  readonly registry: MetricsRegistry;
+  readonly registry: AnyRegistry;
   /** The exposition in the Prometheus text format. */
   text(): Promise<string>;
   /** The exposition `accept` asks for: OpenMetrics (with exemplars) or the Prometheus text. */
@@ -195,7 +195,7 @@ export function countWaitingOnNeeds(runs: ReadonlyMap<string, Pick<RunState, 'ta
 }
 
 function registerOwnership(
-  registry: MetricsRegistry,
+  registry: AnyRegistry,
   o: SchedulerMetricsOptions,
   stops: (() => void)[],
 ): void {
@@ -253,7 +253,7 @@ function registerOwnership(
 }
 
 function registerCheckpoint(
-  registry: MetricsRegistry,
+  registry: AnyRegistry,
   store: CheckpointStatsSource | undefined,
   stops: (() => void)[],
 ): void {
@@ -301,7 +301,7 @@ function registerCheckpoint(
   );
 }
 
-function registerWorkers(registry: MetricsRegistry, source: WorkerStatsSource | undefined): void {
+function registerWorkers(registry: AnyRegistry, source: WorkerStatsSource | undefined): void {
   if (!source) return;
   new Gauge({
     name: 'smartqueue_workers',

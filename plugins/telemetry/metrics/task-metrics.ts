@@ -4,8 +4,8 @@
  * class, handler name, outcome, status; never task or run ids. Names are the binding catalog of
  * docs/metrics.md (deploy/prometheus and deploy/grafana use them).
  */
-import { Counter, Histogram } from 'prom-client';
-import type { MetricsRegistry } from './registry.js';
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { AnyRegistry } from './registry.js';
 import type { EngineEventBus, TaskLabels } from '../../../engine/events.js';
 import { LATENCY_BUCKETS, LATENESS_BUCKETS, SLACK_BUCKETS } from './registry.js';
 
@@ -26,8 +26,23 @@ interface LiveTask {
  * Registers the task/run metrics in `registry` and feeds them from `events`; returns a function
  * that stops listening.
  */
-export function registerTaskMetrics(registry: MetricsRegistry, events: EngineEventBus): () => void {
+export function registerTaskMetrics(registry: AnyRegistry, events: EngineEventBus): () => void {
   const registers = [registry];
+  // prom-client takes exemplar-carrying histograms only in an OpenMetrics registry; a caller's
+  // Prometheus-format registry gets the same histograms without exemplars.
+  const exemplars = registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
+  /** One observation, with the attempt's trace id as its exemplar when the registry keeps them. */
+  const observe = <L extends string>(
+    h: Histogram<L>,
+    labels: Partial<Record<L, string>>,
+    value: number,
+    traceId?: string,
+  ) => {
+    // prom-client types exemplar labels by the metric's label names; ours are trace_id only.
+    if (exemplars)
+      h.observe({ labels, value, exemplarLabels: exemplar(traceId) as Partial<Record<L, string>> });
+    else h.observe(labels, value);
+  };
   const submitted = new Counter({
     name: 'smartqueue_tasks_submitted_total',
     help: 'Tasks added to runs (a new run counts all its tasks), by priority class.',
@@ -69,7 +84,7 @@ export function registerTaskMetrics(registry: MetricsRegistry, events: EngineEve
     help: 'Time from ready to dispatched, by priority class.',
     labelNames: ['priority_class'] as const,
     buckets: LATENCY_BUCKETS,
-    enableExemplars: true,
+    enableExemplars: exemplars,
     registers,
   });
   const runTime = new Histogram({
@@ -77,7 +92,7 @@ export function registerTaskMetrics(registry: MetricsRegistry, events: EngineEve
     help: 'Time of one attempt, from dispatch (or the start the worker reported) to its end, by handler and outcome.',
     labelNames: ['handler', 'outcome'] as const,
     buckets: LATENCY_BUCKETS,
-    enableExemplars: true,
+    enableExemplars: exemplars,
     registers,
   });
   const endToEnd = new Histogram({
@@ -85,7 +100,7 @@ export function registerTaskMetrics(registry: MetricsRegistry, events: EngineEve
     help: 'Time from a task being added (its run started, or SubmitTask) to its success, by priority class.',
     labelNames: ['priority_class'] as const,
     buckets: LATENCY_BUCKETS,
-    enableExemplars: true,
+    enableExemplars: exemplars,
     registers,
   });
   const slack = new Histogram({
@@ -147,11 +162,7 @@ export function registerTaskMetrics(registry: MetricsRegistry, events: EngineEve
   /** One attempt ended: count it and time it (0 s when it never reached a worker). */
   const attemptEnded = (handler: string, outcome: AttemptOutcome, seconds: number, traceId?: string) => {
     finished.inc({ handler, outcome });
-    runTime.observe({
-      labels: { handler, outcome },
-      value: Math.max(0, seconds),
-      exemplarLabels: exemplar(traceId),
-    });
+    observe(runTime, { handler, outcome }, Math.max(0, seconds), traceId);
   };
   const sinceDispatch = (t: LiveTask | undefined, at: number) =>
     t?.dispatchedAt !== undefined ? (at - t.dispatchedAt) / 1000 : 0;
@@ -170,11 +181,7 @@ export function registerTaskMetrics(registry: MetricsRegistry, events: EngineEve
       const cls = pc(e);
       dispatched.inc({ priority_class: cls });
       if (e.readyAt !== undefined)
-        queueWait.observe({
-          labels: { priority_class: cls },
-          value: Math.max(0, e.at - e.readyAt) / 1000,
-          exemplarLabels: exemplar(e.traceId),
-        });
+        observe(queueWait, { priority_class: cls }, Math.max(0, e.at - e.readyAt) / 1000, e.traceId);
       if (Number.isFinite(e.slackMs)) slack.observe({ priority_class: cls }, e.slackMs / 1000);
       const t = liveTask(e.runId, e.taskId);
       t.dispatchedAt = e.at;
@@ -187,11 +194,7 @@ export function registerTaskMetrics(registry: MetricsRegistry, events: EngineEve
       attemptEnded(handler, 'succeeded', e.durationMs / 1000, e.traceId);
       const from = t?.addedAt ?? e.runStartedAt;
       if (from !== undefined)
-        endToEnd.observe({
-          labels: { priority_class: pc(e) },
-          value: Math.max(0, e.at - from) / 1000,
-          exemplarLabels: exemplar(e.traceId),
-        });
+        observe(endToEnd, { priority_class: pc(e) }, Math.max(0, e.at - from) / 1000, e.traceId);
       forget(e.runId, e.taskId);
     }),
     events.on('task:attempt:failed', (e) => {

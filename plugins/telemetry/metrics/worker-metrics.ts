@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { expose } from './exposition.js';
-import type { MetricsRegistry } from './registry.js';
+import type { AnyRegistry } from './registry.js';
 import type { TaskAssignment, TaskResult } from '../../../engine/stages.js';
 import type { AttemptOutcome } from './task-metrics.js';
 import { createMetricsRegistry, LATENCY_BUCKETS, pulledCounter } from './registry.js';
@@ -41,7 +41,7 @@ export interface WorkerMetricsOptions {
     readonly stats: { readonly delivered: number; readonly deadLettered: number };
   };
   /** Registry to register in. @default createMetricsRegistry() */
-  registry?: MetricsRegistry;
+  registry?: AnyRegistry;
 }
 
 /** A worker's metrics: feed it attempts and heartbeats, serve `text()`. */

@@ -11,12 +11,12 @@ import {
   createSchedulerMetrics,
   createWorkerMetrics,
 } from '../../../plugins/telemetry/metrics/index.js';
-import { type MetricsRegistry } from '../../../plugins/telemetry/metrics/registry.js';
+import { type AnyRegistry } from '../../../plugins/telemetry/metrics/registry.js';
 
 const noop = () => () => {};
 
 /** Every metric a scheduler registers when every source is present. */
-function schedulerRegistry(): MetricsRegistry {
+function schedulerRegistry(): AnyRegistry {
   const metrics = createSchedulerMetrics({
     engineEvents: new EngineEventBus(),
     engine: {
@@ -48,7 +48,7 @@ function schedulerRegistry(): MetricsRegistry {
 }
 
 /** Every metric a worker registers with a thread pool and the Kafka transport. */
-function workerRegistry(): MetricsRegistry {
+function workerRegistry(): AnyRegistry {
   const metrics = createWorkerMetrics({
     capacity: 1,
     busy: () => 0,
@@ -60,7 +60,7 @@ function workerRegistry(): MetricsRegistry {
 }
 
 /** Series names (as PromQL selects them) of every metric in the registries. */
-function seriesNames(registries: MetricsRegistry[]): Set<string> {
+function seriesNames(registries: AnyRegistry[]): Set<string> {
   const names = new Set<string>();
   for (const registry of registries) {
     for (const metric of registry.getMetricsAsArray()) {

@@ -84,6 +84,18 @@ describe('exposition', () => {
     expect(text.body).not.toContain('# EOF');
   });
 
+  it("accepts a caller's Prometheus-format registry, without exemplars", async () => {
+    const registry = new Registry();
+    const events = new EngineEventBus();
+    const stop = registerTaskMetrics(registry, events);
+    const base = { runId: 'r', taskId: 'a', at: 1000, attempt: 1, workerId: 'w', handler: 'noop' };
+    events.emit('task:attempt:dispatched', { ...base, shard: 0, slackMs: 10, readyAt: 400, traceId: 'abc' });
+    const text = (await expose(registry, 'application/openmetrics-text')).body;
+    expect(text).toMatch(/^smartqueue_task_queue_wait_seconds_count\{priority_class="unknown"\} 1$/m);
+    expect(text).not.toContain('trace_id');
+    stop();
+  });
+
   it('puts the trace id of a traced attempt on the latency buckets, and none for an untraced one', async () => {
     const registry = newMetricsRegistry();
     const events = new EngineEventBus();

@@ -9,7 +9,7 @@ import type { EngineMetrics } from '../../../../../plugins/telemetry/metrics/ind
 import { closeAllHarnesses, createHarness, finish, plan, taskIr } from '../../../engine/harness.js';
 import {
   newMetricsRegistry,
-  type MetricsRegistry,
+  type AnyRegistry,
 } from '../../../../../plugins/telemetry/metrics/registry.js';
 
 let metrics: EngineMetrics | undefined;
@@ -26,7 +26,7 @@ const matches = (have: Record<string, unknown>, want: Labels) =>
 
 /** The value of the series of counter/gauge `name` with `labels` (undefined when absent). */
 async function value(
-  registry: MetricsRegistry,
+  registry: AnyRegistry,
   name: string,
   labels: Labels = {},
 ): Promise<number | undefined> {
@@ -35,7 +35,7 @@ async function value(
 }
 
 /** `_count` of histogram `name`, summed over the series with `labels`. */
-async function count(registry: MetricsRegistry, name: string, labels: Labels = {}): Promise<number> {
+async function count(registry: AnyRegistry, name: string, labels: Labels = {}): Promise<number> {
   const data = await registry.getSingleMetric(name)!.get();
   return data.values
     .filter((v) => (v as { metricName?: string }).metricName === `${name}_count` && matches(v.labels, labels))
