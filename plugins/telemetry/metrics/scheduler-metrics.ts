@@ -194,11 +194,7 @@ export function countWaitingOnNeeds(runs: ReadonlyMap<string, Pick<RunState, 'ta
   return n;
 }
 
-function registerOwnership(
-  registry: AnyRegistry,
-  o: SchedulerMetricsOptions,
-  stops: (() => void)[],
-): void {
+function registerOwnership(registry: AnyRegistry, o: SchedulerMetricsOptions, stops: (() => void)[]): void {
   const registers = [registry];
   const cluster = o.cluster;
   let owned = new Set<number>(cluster?.ownedShards?.() ?? []);

@@ -7,10 +7,7 @@ import { EngineEventBus } from '../../../../../engine/events.js';
 import { createSchedulerMetrics } from '../../../../../plugins/telemetry/metrics/index.js';
 import type { EngineMetrics } from '../../../../../plugins/telemetry/metrics/index.js';
 import { closeAllHarnesses, createHarness, finish, plan, taskIr } from '../../../engine/harness.js';
-import {
-  newMetricsRegistry,
-  type AnyRegistry,
-} from '../../../../../plugins/telemetry/metrics/registry.js';
+import { newMetricsRegistry, type AnyRegistry } from '../../../../../plugins/telemetry/metrics/registry.js';
 
 let metrics: EngineMetrics | undefined;
 
@@ -25,11 +22,7 @@ const matches = (have: Record<string, unknown>, want: Labels) =>
   Object.entries(want).every(([k, v]) => String(have[k]) === v);
 
 /** The value of the series of counter/gauge `name` with `labels` (undefined when absent). */
-async function value(
-  registry: AnyRegistry,
-  name: string,
-  labels: Labels = {},
-): Promise<number | undefined> {
+async function value(registry: AnyRegistry, name: string, labels: Labels = {}): Promise<number | undefined> {
   const data = await registry.getSingleMetric(name)?.get();
   return data?.values.find((v) => matches(v.labels, labels))?.value;
 }
