@@ -7,18 +7,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main } from '../../../../../../cli/main.js';
-import type { CliIO } from '../../../../../../cli/output.js';
 import type { TrainedSequenceModel } from '../../../../../../plugins/predictor/onnx/model/types.js';
+import { cli as runCliRaw } from '../../../../../support/cli.js';
 
 const DATA = 'test/fixtures/predictor/duration';
 
+/** The CLI in this process, with its output as `stdout`/`stderr`. */
 async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), isTTY: false };
-  const code = await main(argv, io);
-  return { code, stdout: out, stderr: err };
+  const r = await runCliRaw(...argv);
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 let dir: string;
