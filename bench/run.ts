@@ -3,11 +3,11 @@
  * bench/RESULTS.md, the raw results (bench/results/<scenario>.json) and the charts
  * (bench/results/*.svg).
  *
- *   npm run bench [-- --quick] [-- --only heap,balancer] [-- --runs 5] [-- --out bench/RESULTS.md]
+ *   npm run bench [-- --quick] [-- --only heap,balancer] [-- --runs 3] [-- --out bench/RESULTS.md]
  *   npx tsx bench/run.ts --list
  *
  * `--quick` runs small sizes (CI runs it so the benchmarks cannot rot); `--runs` sets how many
- * repetitions each figure is the median of (default 5, 3 with --quick); `--out` moves RESULTS.md
+ * repetitions each figure is the median of (default 3, 2 with --quick); `--out` moves RESULTS.md
  * and puts results/ beside it. A scenario that throws or returns a non-finite number is reported
  * in RESULTS.md and makes the exit code 1, after the other scenarios have run.
  */
@@ -64,7 +64,7 @@ function parseArgs(argv: string[]): RunnerOptions {
       o.runs = n;
     } else fail(`unknown option ${a} (known: --quick, --only <names>, --runs <n>, --out <file>, --list)`);
   }
-  if (o.runs === 0) o.runs = o.quick ? 3 : 5;
+  if (o.runs === 0) o.runs = o.quick ? 2 : 3;
   return o;
 }
 

@@ -3,9 +3,14 @@
  *
  * Layout is struct-of-arrays so the sift loops compare numbers in contiguous typed arrays
  * instead of chasing one object per entry:
- * - per heap position: `keys`, `ties`, `seqs` (Float64Array) and `slotAt` (Int32Array);
- * - per slot (a stable home for one entry while it is queued): `posOfSlot`, `genOfSlot` and
- *   the value itself. Values never move during a sift; only the numbers and the slot index do.
+ * - per heap position: `keys` (Float64Array) and `slotAt` (Int32Array), the only arrays a sift
+ *   moves entries through;
+ * - per slot (a stable home for one entry while it is queued): its tie and seq (read only when
+ *   two keys are equal), `posOfSlot`, `genOfSlot` and the value itself. Values never move
+ *   during a sift; only a key and a slot index do, and the slot's position is written back.
+ *
+ * Removing the first entry is bottom-up (Floyd), and with arity 4 the smallest child is picked
+ * without data-dependent branches; see `#removeTop`.
  *
  * A {@link HeapHandle} encodes `(generation, slot)` in one number, so `push` allocates no handle
  * object and a handle kept after its entry left the heap is recognised as stale even when the
@@ -41,14 +46,6 @@ export interface DaryHeapOptions {
 const SLOT_SPACE = 2 ** 26;
 const MAX_GENERATION = 2 ** 27;
 
-/**
- * `(t1, s1) < (t2, s2)`, the tie-breakers. Callers compare keys first and read ties and seqs only
- * when keys are equal, so with distinct keys a sift touches the key array alone.
- */
-function tieBefore(t1: number, s1: number, t2: number, s2: number): boolean {
-  return t1 < t2 || (t1 === t2 && s1 < s2);
-}
-
 function invalid(message: string, details: Record<string, unknown>): SmartQueueError {
   return new SmartQueueError('INVALID_ARGUMENT', message, { details });
 }
@@ -64,18 +61,24 @@ function invalid(message: string, details: Record<string, unknown>): SmartQueueE
 export class DaryHeap<T> implements Iterable<T> {
   /** Children per node. */
   readonly arity: number;
+  /** log2(arity) when the arity is a power of two (parent by shift), else -1 (by division). */
+  readonly #shift: number;
 
   #size = 0;
   #capacity: number;
+  /** Keys by position; positions from `size` on hold +Infinity (see {@link padded}). */
   #keys: Float64Array;
-  #ties: Float64Array;
-  #seqs: Float64Array;
   #slotAt: Int32Array;
 
   #slotCapacity: number;
+  /** Slots ever handed out; handles name slots below this. */
   #slotCount = 0;
+  /** Slots below this were handed out since the heap was last empty; see `#allocSlot`. */
+  #nextSlot = 0;
   #posOfSlot: Int32Array;
   #genOfSlot: Uint32Array;
+  #tieOfSlot: Float64Array;
+  #seqOfSlot: Float64Array;
   #freeSlots: Int32Array;
   #freeCount = 0;
   #values: (T | undefined)[] = [];
@@ -92,14 +95,15 @@ export class DaryHeap<T> implements Iterable<T> {
       throw invalid(`DaryHeap initialCapacity must be an integer in 1..${SLOT_SPACE}`, { capacity });
     }
     this.arity = arity;
+    this.#shift = (arity & (arity - 1)) === 0 ? Math.log2(arity) : -1;
     this.#capacity = capacity;
-    this.#keys = new Float64Array(capacity);
-    this.#ties = new Float64Array(capacity);
-    this.#seqs = new Float64Array(capacity);
+    this.#keys = padded(capacity, arity);
     this.#slotAt = new Int32Array(capacity);
     this.#slotCapacity = capacity;
-    this.#posOfSlot = new Int32Array(capacity);
+    this.#posOfSlot = new Int32Array(capacity).fill(-1);
     this.#genOfSlot = new Uint32Array(capacity);
+    this.#tieOfSlot = new Float64Array(capacity);
+    this.#seqOfSlot = new Float64Array(capacity);
     this.#freeSlots = new Int32Array(capacity);
   }
 
@@ -128,7 +132,9 @@ export class DaryHeap<T> implements Iterable<T> {
     if (this.#size === this.#capacity) this.#grow();
     const slot = this.#allocSlot();
     this.#values[slot] = value;
-    this.#siftUp(this.#size++, key, tie, s, slot);
+    this.#tieOfSlot[slot] = tie;
+    this.#seqOfSlot[slot] = s;
+    this.#siftUp(this.#size++, key, slot);
     return (this.#genOfSlot[slot]! * SLOT_SPACE + slot) as HeapHandle;
   }
 
@@ -144,12 +150,12 @@ export class DaryHeap<T> implements Iterable<T> {
 
   /** The tie-breaker of the first value, or undefined when empty. */
   peekTie(): number | undefined {
-    return this.#size === 0 ? undefined : this.#ties[0];
+    return this.#size === 0 ? undefined : this.#tieOfSlot[this.#slotAt[0]!];
   }
 
   /** The sequence number of the first value, or undefined when empty. */
   peekSeq(): number | undefined {
-    return this.#size === 0 ? undefined : this.#seqs[0];
+    return this.#size === 0 ? undefined : this.#seqOfSlot[this.#slotAt[0]!];
   }
 
   /** Removes and returns the first value, or undefined when empty. Its handle becomes invalid. */
@@ -157,10 +163,7 @@ export class DaryHeap<T> implements Iterable<T> {
     if (this.#size === 0) return undefined;
     const slot = this.#slotAt[0]!;
     const value = this.#values[slot];
-    const last = --this.#size;
-    if (last > 0) {
-      this.#siftDown(0, this.#keys[last]!, this.#ties[last]!, this.#seqs[last]!, this.#slotAt[last]!);
-    }
+    this.#removeTop();
     this.#releaseSlot(slot);
     return value;
   }
@@ -191,10 +194,11 @@ export class DaryHeap<T> implements Iterable<T> {
     if (slot < 0) return false;
     const pos = this.#posOfSlot[slot]!;
     const last = --this.#size;
-    if (pos !== last) {
-      // The last entry fills the hole; it may belong above or below it.
-      this.#place(pos, this.#keys[last]!, this.#ties[last]!, this.#seqs[last]!, this.#slotAt[last]!);
-    }
+    const keys = this.#keys;
+    const key = keys[last]!;
+    keys[last] = Infinity;
+    // The last entry fills the hole; it may belong above or below it.
+    if (pos !== last) this.#place(pos, key, this.#slotAt[last]!);
     this.#releaseSlot(slot);
     return true;
   }
@@ -209,15 +213,17 @@ export class DaryHeap<T> implements Iterable<T> {
     if (key !== key || tie !== tie) throw invalid('DaryHeap key and tie must not be NaN', { key, tie });
     const slot = this.#liveSlot(handle);
     if (slot < 0) return false;
-    const pos = this.#posOfSlot[slot]!;
-    this.#place(pos, key, tie ?? this.#ties[pos]!, this.#seqs[pos]!, slot);
+    if (tie !== undefined) this.#tieOfSlot[slot] = tie;
+    this.#place(this.#posOfSlot[slot]!, key, slot);
     return true;
   }
 
   /** Removes every entry and invalidates every handle. Keeps the allocated capacity. */
   clear(): void {
-    for (let i = 0; i < this.#size; i++) this.#releaseSlot(this.#slotAt[i]!);
+    const n = this.#size;
     this.#size = 0;
+    for (let i = 0; i < n; i++) this.#releaseSlot(this.#slotAt[i]!);
+    this.#keys.fill(Infinity, 0, n);
   }
 
   /** The queued values in heap (not priority) order. Do not modify the heap while iterating. */
@@ -225,85 +231,144 @@ export class DaryHeap<T> implements Iterable<T> {
     for (let i = 0; i < this.#size; i++) yield this.#values[this.#slotAt[i]!] as T;
   }
 
+  /** Whether the entry in slot `a` goes before the one in slot `b` when their keys are equal. */
+  #tieBefore(a: number, b: number): boolean {
+    const ties = this.#tieOfSlot;
+    const ta = ties[a]!;
+    const tb = ties[b]!;
+    return ta < tb || (ta === tb && this.#seqOfSlot[a]! < this.#seqOfSlot[b]!);
+  }
+
   /** Puts an entry at `pos` and restores heap order around it, in whichever direction it needs. */
-  #place(pos: number, key: number, tie: number, seq: number, slot: number): void {
+  #place(pos: number, key: number, slot: number): void {
     if (pos > 0) {
-      const p = ((pos - 1) / this.arity) | 0;
+      const p = this.#shift >= 0 ? (pos - 1) >> this.#shift : ((pos - 1) / this.arity) | 0;
       const pk = this.#keys[p]!;
-      if (key < pk || (key === pk && tieBefore(tie, seq, this.#ties[p]!, this.#seqs[p]!))) {
-        this.#siftUp(pos, key, tie, seq, slot);
+      if (key < pk || (key === pk && this.#tieBefore(slot, this.#slotAt[p]!))) {
+        this.#siftUp(pos, key, slot);
         return;
       }
     }
-    this.#siftDown(pos, key, tie, seq, slot);
+    this.#siftDown(pos, key, slot);
   }
 
   /**
    * Moves the hole at `pos` up while the entry belongs above its parent, then writes the entry
    * once (a hole instead of swaps halves the writes).
    */
-  #siftUp(pos: number, key: number, tie: number, seq: number, slot: number): void {
-    const d = this.arity;
+  #siftUp(pos: number, key: number, slot: number): void {
     const keys = this.#keys;
-    const ties = this.#ties;
-    const seqs = this.#seqs;
     const slotAt = this.#slotAt;
     const posOfSlot = this.#posOfSlot;
+    const shift = this.#shift;
+    const d = this.arity;
     while (pos > 0) {
-      const p = ((pos - 1) / d) | 0;
+      const p = shift >= 0 ? (pos - 1) >> shift : ((pos - 1) / d) | 0;
       const pk = keys[p]!;
-      if (key > pk || (key === pk && !tieBefore(tie, seq, ties[p]!, seqs[p]!))) break;
+      if (key > pk || (key === pk && !this.#tieBefore(slot, slotAt[p]!))) break;
       keys[pos] = pk;
-      ties[pos] = ties[p]!;
-      seqs[pos] = seqs[p]!;
       const moved = slotAt[p]!;
       slotAt[pos] = moved;
       posOfSlot[moved] = pos;
       pos = p;
     }
     keys[pos] = key;
-    ties[pos] = tie;
-    seqs[pos] = seq;
     slotAt[pos] = slot;
     posOfSlot[slot] = pos;
   }
 
   /** Moves the hole at `pos` down past smaller children, then writes the entry once. */
-  #siftDown(pos: number, key: number, tie: number, seq: number, slot: number): void {
-    const d = this.arity;
+  #siftDown(pos: number, key: number, slot: number): void {
     const n = this.#size;
     const keys = this.#keys;
-    const ties = this.#ties;
-    const seqs = this.#seqs;
     const slotAt = this.#slotAt;
     const posOfSlot = this.#posOfSlot;
+    const shift = this.#shift;
+    const d = this.arity;
     for (;;) {
-      const first = pos * d + 1;
+      const first = (shift >= 0 ? pos << shift : pos * d) + 1;
       if (first >= n) break;
-      const end = first + d < n ? first + d : n;
-      let best = first;
-      let bk = keys[first]!;
-      for (let c = first + 1; c < end; c++) {
-        const ck = keys[c]!;
-        if (ck < bk || (ck === bk && tieBefore(ties[c]!, seqs[c]!, ties[best]!, seqs[best]!))) {
-          best = c;
-          bk = ck;
-        }
-      }
-      if (bk > key || (bk === key && !tieBefore(ties[best]!, seqs[best]!, tie, seq))) break;
+      const best = this.#smallestChild(first, n);
+      const bk = keys[best]!;
+      if (bk > key || (bk === key && !this.#tieBefore(slotAt[best]!, slot))) break;
       keys[pos] = bk;
-      ties[pos] = ties[best]!;
-      seqs[pos] = seqs[best]!;
       const moved = slotAt[best]!;
       slotAt[pos] = moved;
       posOfSlot[moved] = pos;
       pos = best;
     }
     keys[pos] = key;
-    ties[pos] = tie;
-    seqs[pos] = seq;
     slotAt[pos] = slot;
     posOfSlot[slot] = pos;
+  }
+
+  /**
+   * Removes the entry at position 0 bottom-up (Floyd): the hole moves down to a leaf, taking
+   * the smallest child at each level without comparing it with the entry that will refill the
+   * hole; then the last entry goes into the hole and sifts up, rarely more than a level since
+   * it is one of the largest. That saves a comparison per level over the usual sift-down.
+   */
+  #removeTop(): void {
+    const n = --this.#size;
+    const keys = this.#keys;
+    const slotAt = this.#slotAt;
+    const posOfSlot = this.#posOfSlot;
+    const key = keys[n]!;
+    keys[n] = Infinity;
+    if (n === 0) return;
+    const shift = this.#shift;
+    const d = this.arity;
+    let pos = 0;
+    for (;;) {
+      const first = (shift >= 0 ? pos << shift : pos * d) + 1;
+      if (first >= n) break;
+      const best = this.#smallestChild(first, n);
+      keys[pos] = keys[best]!;
+      const moved = slotAt[best]!;
+      slotAt[pos] = moved;
+      posOfSlot[moved] = pos;
+      pos = best;
+    }
+    this.#siftUp(pos, key, slotAt[n]!);
+  }
+
+  /** The position of the first, by (key, tie, seq), of the children from `first` (below `n`). */
+  #smallestChild(first: number, n: number): number {
+    const keys = this.#keys;
+    if (this.arity === 4) {
+      // The smallest of four keys picked without data-dependent branches (random keys make
+      // such branches mispredict about half the time), as a tournament of two pairs. The
+      // +Infinity padding past the end keeps the four reads in bounds for the last family.
+      const k0 = keys[first]!;
+      const k1 = keys[first + 1]!;
+      const k2 = keys[first + 2]!;
+      const k3 = keys[first + 3]!;
+      const a = first + +(k1 < k0);
+      const b = first + 2 + +(k3 < k2);
+      const ka = keys[a]!;
+      const kb = keys[b]!;
+      // A child whose key equals the smallest is the winner's partner or the other pair's
+      // winner; then the tie-breakers decide, in the scan below. A short last family also
+      // lands there (its padding compares equal).
+      if ((+(k0 === k1) | +(k2 === k3) | +(ka === kb)) === 0) return a + +(kb < ka) * (b - a);
+    }
+    return this.#scanChildren(first, first + this.arity < n ? first + this.arity : n);
+  }
+
+  /** The first, by (key, tie, seq), of the positions in [from, to). Kept apart: the rare path. */
+  #scanChildren(from: number, to: number): number {
+    const keys = this.#keys;
+    const slotAt = this.#slotAt;
+    let best = from;
+    let bk = keys[from]!;
+    for (let c = from + 1; c < to; c++) {
+      const ck = keys[c]!;
+      if (ck < bk || (ck === bk && this.#tieBefore(slotAt[c]!, slotAt[best]!))) {
+        best = c;
+        bk = ck;
+      }
+    }
+    return best;
   }
 
   /** The slot of a live handle, or -1. Rejects foreign numbers, stale generations and free slots. */
@@ -314,13 +379,32 @@ export class DaryHeap<T> implements Iterable<T> {
     return this.#genOfSlot[slot] === gen && this.#posOfSlot[slot]! >= 0 ? slot : -1;
   }
 
+  /**
+   * A free slot: from the free list, or else the next slot in order. Whenever the heap is empty
+   * every slot is free, and handing them out in order again keeps the slots of the next entries
+   * dense (neighbouring cache lines) instead of scattered in the order they were popped.
+   */
   #allocSlot(): number {
-    if (this.#freeCount > 0) return this.#freeSlots[--this.#freeCount]!;
-    if (this.#slotCount === SLOT_SPACE) {
-      throw new SmartQueueError('RESOURCE_EXHAUSTED', `DaryHeap holds at most ${SLOT_SPACE} entries`);
+    if (this.#size === 0) {
+      this.#freeCount = 0;
+      this.#nextSlot = 0;
+    } else if (this.#freeCount > 0) {
+      return this.#freeSlots[--this.#freeCount]!;
     }
-    if (this.#slotCount === this.#slotCapacity) this.#growSlots();
-    return this.#slotCount++;
+    for (;;) {
+      const slot = this.#nextSlot;
+      if (slot === this.#slotCount) {
+        if (slot === SLOT_SPACE) {
+          throw new SmartQueueError('RESOURCE_EXHAUSTED', `DaryHeap holds at most ${SLOT_SPACE} entries`);
+        }
+        if (slot === this.#slotCapacity) this.#growSlots();
+        this.#slotCount++;
+      }
+      this.#nextSlot++;
+      // A slot whose generation would overflow the handle encoding is retired rather than
+      // wrapped, so a stale handle can never match again (it costs one slot per 2^27 reuses).
+      if (this.#genOfSlot[slot]! < MAX_GENERATION) return slot;
+    }
   }
 
   #releaseSlot(slot: number): void {
@@ -328,27 +412,36 @@ export class DaryHeap<T> implements Iterable<T> {
     this.#posOfSlot[slot] = -1;
     const gen = this.#genOfSlot[slot]! + 1;
     this.#genOfSlot[slot] = gen;
-    // A slot whose generation would overflow the handle encoding is retired rather than wrapped,
-    // so a stale handle can never match again (it costs one slot per 2^27 reuses).
     if (gen < MAX_GENERATION) this.#freeSlots[this.#freeCount++] = slot;
   }
 
   #grow(): void {
     const capacity = Math.min(this.#capacity * 2, SLOT_SPACE);
-    this.#keys = grown(this.#keys, new Float64Array(capacity));
-    this.#ties = grown(this.#ties, new Float64Array(capacity));
-    this.#seqs = grown(this.#seqs, new Float64Array(capacity));
+    const keys = new Float64Array(capacity + this.arity);
+    keys.set(this.#keys);
+    keys.fill(Infinity, this.#keys.length);
+    this.#keys = keys;
     this.#slotAt = grown(this.#slotAt, new Int32Array(capacity));
     this.#capacity = capacity;
   }
 
   #growSlots(): void {
     const capacity = Math.min(this.#slotCapacity * 2, SLOT_SPACE);
-    this.#posOfSlot = grown(this.#posOfSlot, new Int32Array(capacity));
+    this.#posOfSlot = grown(this.#posOfSlot, new Int32Array(capacity).fill(-1));
     this.#genOfSlot = grown(this.#genOfSlot, new Uint32Array(capacity));
+    this.#tieOfSlot = grown(this.#tieOfSlot, new Float64Array(capacity));
+    this.#seqOfSlot = grown(this.#seqOfSlot, new Float64Array(capacity));
     this.#freeSlots = grown(this.#freeSlots, new Int32Array(capacity));
     this.#slotCapacity = capacity;
   }
+}
+
+/**
+ * A key array of `capacity` positions plus one family of children past the end, all +Infinity,
+ * so reading the four children of the last parent stays in bounds.
+ */
+function padded(capacity: number, arity: number): Float64Array {
+  return new Float64Array(capacity + arity).fill(Infinity);
 }
 
 /** Copies `from` into the larger `to` with one bulk `set` (a memcpy, not a per-element loop). */

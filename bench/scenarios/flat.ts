@@ -13,11 +13,11 @@
  * completion. End-to-end latency of a task is its completion time minus the time its submission
  * started (the one `startRun`, or its `addBulk` chunk), so it includes the wait in the queue.
  *
- * Sizes (BENCH_FLAT_TASKS, default 100,000; 2,000 with --quick): all of it at concurrency 100, a
- * fifth at 10 and a twentieth at 1 (one at a time through 100,000 tasks would take minutes per
- * contender); the Kafka contender, which pays a broker round trip per task, a fifth / 50th /
- * 400th. Rates compare across sizes, end-to-end latencies only at equal sizes. Figures are
- * medians of at most 3 repetitions (fewer with --runs), to keep the full suite within its budget.
+ * Sizes (BENCH_FLAT_TASKS, default 100,000; 2,000 with --quick): all of it at concurrency 100 and
+ * 10, a tenth at 1 (one at a time through 100,000 tasks would take minutes per contender); the
+ * Kafka contender, which pays a broker round trip per task, a tenth / 50th / 400th. Rates compare
+ * across sizes, end-to-end latencies only at equal sizes. Figures are medians of at most 3
+ * repetitions (fewer with --runs), to keep the full suite within its budget.
  * `BENCH_NO_KAFKA=1` leaves the Kafka contender out (with a note); KAFKA_BROKER picks the broker.
  */
 import { randomUUID } from 'node:crypto';
@@ -75,10 +75,10 @@ function tasksFor(base: number, contender: Contender, concurrency: number): numb
   const div =
     contender === 'SmartQueue Kafka'
       ? concurrency === 1
-        ? 200
+        ? 400
         : concurrency === 10
-          ? 20
-          : 5
+          ? 50
+          : 10
       : concurrency === 1
         ? 10
         : 1;

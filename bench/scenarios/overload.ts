@@ -19,7 +19,7 @@
  * (50–150), drawn with odds that depend on the class (high: 60/40/0 %, medium: 30/40/30 %, low:
  * 20/30/50 %), so priority and urgency agree only partly, as in real mixed workloads.
  *
- * Settings (environment): BENCH_OVERLOAD_SLOTS=4 BENCH_OVERLOAD_SECONDS=5 BENCH_OVERLOAD_LOADS=80,130
+ * Settings (environment): BENCH_OVERLOAD_SLOTS=4 BENCH_OVERLOAD_SECONDS=4 BENCH_OVERLOAD_LOADS=80,130
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -267,7 +267,7 @@ function score(contender: Contender, load: number, arrivals: Arrival[], doneMs: 
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const slots = envInt('OVERLOAD_SLOTS', 4);
-  const seconds = envInt('OVERLOAD_SECONDS', ctx.quick ? 2 : 5);
+  const seconds = envInt('OVERLOAD_SECONDS', ctx.quick ? 2 : 4);
   const loads = envString('OVERLOAD_LOADS', ctx.quick ? '130' : '80,130')
     .split(',')
     .map(Number);

@@ -250,6 +250,20 @@ describe('DaryHeap', () => {
     expect(heap.pop()).toBe('d');
   });
 
+  it('orders correctly after clear and after draining, when positions and slots are reused', () => {
+    const heap = new DaryHeap<number>({ initialCapacity: 4 });
+    for (let i = 0; i < 40; i++) heap.push(i, i - 100);
+    heap.clear();
+    // The cleared keys were all smaller than these; none may resurface.
+    for (const k of [7, 3, 5]) heap.push(k, k);
+    expect([heap.pop(), heap.pop(), heap.pop(), heap.pop()]).toEqual([3, 5, 7, undefined]);
+    const stale = heap.push(1, 1);
+    expect(heap.pop()).toBe(1);
+    for (let i = 0; i < 9; i++) heap.push(i, 9 - i);
+    expect(heap.has(stale)).toBe(false);
+    expect(Array.from({ length: 9 }, () => heap.pop())).toEqual([8, 7, 6, 5, 4, 3, 2, 1, 0]);
+  });
+
   it('rejects numbers that were never handles', () => {
     const heap = new DaryHeap<string>();
     const h = heap.push('x', 1);
