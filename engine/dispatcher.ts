@@ -3,6 +3,12 @@
  * a router that maps shard keys to shards, and a tick that hands the most urgent ready tasks to
  * the least-loaded workers. When every worker is full it stops (back-pressure) until a worker
  * frees a slot.
+ *
+ * With `isLate`, each shard also has a late tier: a task at the head of its heap that can no
+ * longer meet its deadline moves there, and the late tier is served only when no on-time task
+ * is waiting in the owned shards. Under least-laxity ordering the most urgent task is the one
+ * closest to (or past) its deadline, so without the tier an overloaded queue keeps running tasks
+ * that will be late anyway while the ones behind them become late in turn (the domino effect).
  */
 import type { RuntimeTask } from './frontier.js';
 import { handlerNameOf } from './handler.js';
@@ -25,6 +31,14 @@ export interface DispatcherOptions {
   onBlocked?(ready: number): void;
   /** Called at the start of every tick, before the balancer flushes (forecast refresh). */
   beforeTick?(): void;
+  /**
+   * Whether a waiting task can no longer meet its deadline at `now` (epoch ms); such a task waits
+   * in its shard's late tier behind every on-time task. Tasks become late in key order, so only
+   * heap heads are asked. @default none (no late tier)
+   */
+  isLate?(task: RuntimeTask, now: number): boolean;
+  /** Called when a task moves to the late tier. */
+  onDeferred?(task: RuntimeTask): void;
 }
 
 export class Dispatcher {
@@ -32,8 +46,12 @@ export class Dispatcher {
   /** Sampled push/pop timings (1 in 64), read by metrics. */
   readonly timings = new OpSampler();
   private readonly heaps: DaryHeap<RuntimeTask>[] = [];
-  private readonly options: Required<Omit<DispatcherOptions, 'onBlocked' | 'beforeTick'>> &
-    Pick<DispatcherOptions, 'onBlocked' | 'beforeTick'>;
+  /** Per shard, tasks that can no longer meet their deadline, in the same order. */
+  private readonly late: DaryHeap<RuntimeTask>[] = [];
+  private readonly options: Required<
+    Omit<DispatcherOptions, 'onBlocked' | 'beforeTick' | 'isLate' | 'onDeferred'>
+  > &
+    Pick<DispatcherOptions, 'onBlocked' | 'beforeTick' | 'isLate' | 'onDeferred'>;
   private owned: number[];
   private scheduled = false;
   private blocked = false;
@@ -44,8 +62,10 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.options = { arity: 4, maxPerTick: 512, ...options };
     this.router = new ShardRouter(options.shards);
-    for (let i = 0; i < options.shards; i++)
+    for (let i = 0; i < options.shards; i++) {
       this.heaps.push(new DaryHeap<RuntimeTask>({ arity: this.options.arity }));
+      this.late.push(new DaryHeap<RuntimeTask>({ arity: this.options.arity, initialCapacity: 8 }));
+    }
     this.owned = [...this.router.shards];
   }
 
@@ -56,7 +76,7 @@ export class Dispatcher {
 
   /** Ready tasks per shard (for metrics and the progress view). */
   readyPerShard(): number[] {
-    return this.heaps.map((h) => h.size);
+    return this.heaps.map((h, s) => h.size + this.late[s]!.size);
   }
 
   /** Restricts dispatch to the shards this instance owns. */
@@ -82,15 +102,36 @@ export class Dispatcher {
   /** Removes a task that is still waiting (cancellation). */
   remove(task: RuntimeTask): boolean {
     if (task.heap === undefined || task.shard === undefined) return false;
-    const removed = this.heaps[task.shard]!.remove(task.heap);
+    const removed = this.heapOf(task).remove(task.heap);
     task.heap = undefined;
+    task.late = undefined;
     if (removed) this.count--;
     return removed;
   }
 
   /** Changes the urgency key of a waiting task in place. */
   rekey(task: RuntimeTask, key: number): void {
-    if (task.heap !== undefined && task.shard !== undefined) this.heaps[task.shard]!.update(task.heap, key);
+    if (task.heap !== undefined && task.shard !== undefined) this.heapOf(task).update(task.heap, key);
+  }
+
+  private heapOf(task: RuntimeTask): DaryHeap<RuntimeTask> {
+    return (task.late ? this.late : this.heaps)[task.shard!]!;
+  }
+
+  /** Moves the heads of shard `s` that can no longer meet their deadline to its late tier. */
+  private deferLate(s: number, now: number, isLate: (task: RuntimeTask, now: number) => boolean): void {
+    const heap = this.heaps[s]!;
+    while (heap.size > 0) {
+      const task = heap.peek()!;
+      if (!isLate(task, now)) return;
+      const key = heap.peekKey()!;
+      const tie = heap.peekTie()!;
+      const seq = heap.peekSeq()!;
+      heap.pop();
+      task.heap = this.late[s]!.push(task, key, tie, seq);
+      task.late = true;
+      this.options.onDeferred?.(task);
+    }
   }
 
   /** Asks for a tick soon (coalesced). Call when tasks became ready or workers freed slots. */
@@ -106,32 +147,19 @@ export class Dispatcher {
   /** Dispatches up to `maxPerTick` tasks, most urgent first. */
   tick(): void {
     if (this.closed) return;
-    const { balancer, maxPerTick, send } = this.options;
+    const { balancer, maxPerTick, send, isLate } = this.options;
     this.options.beforeTick?.();
     balancer.flush();
+    const now = isLate ? Date.now() : 0;
     let sent = 0;
     while (sent < maxPerTick && this.count > 0) {
-      // The most urgent head across shards, by (key, tie, seq) like inside one heap.
-      let best = -1;
-      let bestKey = Infinity;
-      let bestTie = Infinity;
-      let bestSeq = Infinity;
-      for (const s of this.owned) {
-        const heap = this.heaps[s]!;
-        const k = heap.peekKey();
-        if (k === undefined) continue;
-        if (best >= 0 && k > bestKey) continue;
-        const t = heap.peekTie()!;
-        const q = heap.peekSeq()!;
-        if (best < 0 || k < bestKey || t < bestTie || (t === bestTie && q < bestSeq)) {
-          best = s;
-          bestKey = k;
-          bestTie = t;
-          bestSeq = q;
-        }
-      }
+      if (isLate) for (const s of this.owned) this.deferLate(s, now, isLate);
+      // The most urgent on-time head across shards, else the most urgent late one.
+      let tier = this.heaps;
+      let best = this.mostUrgent(tier);
+      if (best < 0 && isLate) best = this.mostUrgent((tier = this.late));
       if (best < 0) return;
-      const heap = this.heaps[best]!;
+      const heap = tier[best]!;
       const task = heap.peek()!;
       const workerId = balancer.pick(handlerNameOf(task.ir.handler));
       if (workerId === undefined) {
@@ -148,11 +176,35 @@ export class Dispatcher {
         this.timings.record('pop', performance.now() - t0);
       } else heap.pop();
       task.heap = undefined;
+      task.late = undefined;
       this.count--;
       send(task, workerId);
       sent++;
     }
     if (this.count > 0 && sent >= maxPerTick) this.schedule();
+  }
+
+  /** The owned shard whose head comes first by (key, tie, seq), like inside one heap; -1 if none. */
+  private mostUrgent(tier: DaryHeap<RuntimeTask>[]): number {
+    let best = -1;
+    let bestKey = Infinity;
+    let bestTie = Infinity;
+    let bestSeq = Infinity;
+    for (const s of this.owned) {
+      const heap = tier[s]!;
+      const k = heap.peekKey();
+      if (k === undefined) continue;
+      if (best >= 0 && k > bestKey) continue;
+      const t = heap.peekTie()!;
+      const q = heap.peekSeq()!;
+      if (best < 0 || k < bestKey || t < bestTie || (t === bestTie && q < bestSeq)) {
+        best = s;
+        bestKey = k;
+        bestTie = t;
+        bestSeq = q;
+      }
+    }
+    return best;
   }
 
   close(): void {

@@ -24,7 +24,7 @@ import type { HandlerRegistry, ProgressReport } from './handler.js';
 import { resolveEngineOptions } from './options.js';
 import { PredictionLoop } from './prediction.js';
 import type { EngineOptions, ResolvedEngineOptions } from './options.js';
-import { orderingKey, orderingTie } from './priority.js';
+import { cannotMeetDeadline, orderingKey, orderingTie } from './priority.js';
 import { canRetry, retryDelay } from './retry.js';
 import type {
   HandlerSpec,
@@ -153,6 +153,20 @@ export class Engine {
       onBlocked: (ready) => this.events.emit('scheduler:dispatch:blocked', { at: Date.now(), ready }),
       // Forecasts change once per load step at most: refreshed per tick, never per dispatch.
       beforeTick: () => this.prediction.refreshForecasts(),
+      ...(this.options.ordering === 'lst' && this.options.lateTasks === 'defer'
+        ? {
+            isLate: (task: RuntimeTask, now: number) => cannotMeetDeadline(task.lftAt, task.estimateMs, now),
+            onDeferred: (task: RuntimeTask) => {
+              if (this.events.has('task:state:late'))
+                this.events.emit('task:state:late', {
+                  runId: task.runId,
+                  taskId: task.id,
+                  at: Date.now(),
+                  ...labelsOf(task),
+                });
+            },
+          }
+        : {}),
     });
     this.prediction = new PredictionLoop(this.options.prediction, {
       predictor: this.options.predictor,

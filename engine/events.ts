@@ -53,6 +53,8 @@ export interface EngineEvents {
   'run:deadline:missed': { runId: string; at: number; deadlineAt: number };
   'task:state:added': TaskRef & TaskLabels & { traceContext?: TraceCarrier };
   'task:state:ready': TaskRef;
+  /** A ready task that can no longer meet its deadline waits behind the on-time ones (`lateTasks: defer`). */
+  'task:state:late': TaskRef & TaskLabels;
   'task:attempt:dispatched': TaskRef &
     TaskLabels &
     AttemptTrace & { attempt: number; workerId: string; shard: number; slackMs: number; readyAt?: number };

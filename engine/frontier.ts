@@ -43,6 +43,8 @@ export interface RuntimeTask {
   workerId?: string;
   shard?: number;
   heap?: HeapHandle;
+  /** Waiting in its shard's late tier: it can no longer meet its deadline (engine/dispatcher.ts). */
+  late?: boolean;
   retryTimer?: NodeJS.Timeout;
   /** The next dispatch sends the current attempt again instead of a new one (takeovers). */
   resend?: boolean;

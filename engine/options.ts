@@ -5,8 +5,8 @@ import { IR_DEFAULTS } from '../dsl/ir.js';
 import { SmartQueueError } from './errors.js';
 import { resolvePredictionOptions } from './prediction.js';
 import type { PredictionOptions, ResolvedPredictionOptions } from './prediction.js';
-import { DEFAULT_AGING, ORDERING_POLICIES } from './priority.js';
-import type { AgingHorizons, OrderingPolicy } from './priority.js';
+import { DEFAULT_AGING, LATE_POLICIES, ORDERING_POLICIES } from './priority.js';
+import type { AgingHorizons, LatePolicy, OrderingPolicy } from './priority.js';
 import type {
   AttemptTraceSource,
   Balancer,
@@ -39,6 +39,12 @@ export interface EngineOptions {
    * @default 'lst'
    */
   ordering?: OrderingPolicy;
+  /**
+   * Under `lst` ordering, what happens to a ready task that can no longer meet its deadline:
+   * `defer` (it waits behind every task that still can) or `keep` (pure least laxity). See
+   * {@link LatePolicy}. @default 'defer'
+   */
+  lateTasks?: LatePolicy;
   /** Estimate of tasks that declare none and get no prediction. @default 1000 */
   defaultEstimateMs?: number;
   /** Random source for retry jitter (tests pass a seeded one). @default Math.random */
@@ -95,6 +101,13 @@ export function resolveEngineOptions(raw: EngineOptions): ResolvedEngineOptions 
       `ordering must be one of ${ORDERING_POLICIES.join(', ')}, got ${String(ordering)}`,
     );
   }
+  const lateTasks = raw.lateTasks ?? 'defer';
+  if (!LATE_POLICIES.includes(lateTasks)) {
+    throw new SmartQueueError(
+      'INVALID_OPTIONS',
+      `lateTasks must be one of ${LATE_POLICIES.join(', ')}, got ${String(lateTasks)}`,
+    );
+  }
   const resolved: ResolvedEngineOptions = {
     store: raw.store,
     transport: raw.transport,
@@ -105,6 +118,7 @@ export function resolveEngineOptions(raw: EngineOptions): ResolvedEngineOptions 
     maxPerTick: positiveInt('maxPerTick', raw.maxPerTick, 512, 1_000_000),
     aging,
     ordering,
+    lateTasks,
     defaultEstimateMs: raw.defaultEstimateMs ?? IR_DEFAULTS.estimateMs,
     random: raw.random ?? Math.random,
     prediction: resolvePredictionOptions(raw.prediction),

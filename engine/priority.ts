@@ -61,6 +61,25 @@ export function priorityTie(priority: number): number {
  */
 export type OrderingPolicy = 'lst' | 'priority' | 'fifo';
 
+/**
+ * What `lst` ordering does with a ready task that can no longer meet its deadline (its latest
+ * start time has passed):
+ * - `defer`: it waits behind every task that still can, and runs (most overdue first) when no
+ *   on-time task is waiting. Under overload, least laxity alone keeps serving tasks that will be
+ *   late anyway while the ones behind them become late in turn (the domino effect);
+ * - `keep`: it keeps its place (pure least laxity: least tardiness, more deadlines missed).
+ * Only tasks under a real deadline are deferred, never those aging on a virtual one.
+ */
+export type LatePolicy = 'defer' | 'keep';
+
+/** Every {@link LatePolicy}, for validation. */
+export const LATE_POLICIES: readonly LatePolicy[] = ['defer', 'keep'];
+
+/** Whether a ready task under a real deadline can no longer meet it if it starts at `now`. */
+export function cannotMeetDeadline(lftAt: number, estimateMs: number, now: number): boolean {
+  return lftAt !== Infinity && lftAt - estimateMs < now;
+}
+
 /** Every {@link OrderingPolicy}, for validation and help texts. */
 export const ORDERING_POLICIES: readonly OrderingPolicy[] = ['lst', 'priority', 'fifo'];
 

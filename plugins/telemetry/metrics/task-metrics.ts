@@ -139,6 +139,12 @@ export function registerTaskMetrics(registry: AnyRegistry, events: EngineEventBu
     help: 'Runs that passed their deadline.',
     registers,
   });
+  const deferredLate = new Counter({
+    name: 'smartqueue_tasks_deferred_late_total',
+    help: 'Ready tasks that could no longer meet their deadline and were put behind the on-time ones.',
+    labelNames: ['priority_class'] as const,
+    registers,
+  });
   const backpressure = new Counter({
     name: 'smartqueue_dispatch_backpressure_total',
     help: 'Times dispatch stopped because every worker able to take the next task was full.',
@@ -234,6 +240,7 @@ export function registerTaskMetrics(registry: AnyRegistry, events: EngineEventBu
       live.delete(e.runId);
     }),
     events.on('scheduler:dispatch:blocked', () => backpressure.inc()),
+    events.on('task:state:late', (e) => deferredLate.inc({ priority_class: pc(e) })),
   ];
   return () => {
     for (const stop of stops.splice(0)) stop();

@@ -106,8 +106,14 @@ const expected: Record<OrderingPolicy, string[]> = {
   fifo: ['a-loose-high', 'b-none-low', 'c-tight-low', 'd-none-high', 'e-soon-medium'],
 };
 
-/** Runs the fixed set behind a blocker on a one-slot worker; returns the dispatch order after it. */
-async function orderUnder(ordering: OrderingPolicy | undefined): Promise<string[]> {
+/**
+ * Runs `tasks` behind a blocker on a one-slot worker; returns the dispatch order after it and the
+ * tasks the engine reported as deferred late.
+ */
+async function behindBlocker(
+  tasks: TaskIR[],
+  engine: Partial<EngineOptions>,
+): Promise<{ order: string[]; late: string[] }> {
   const g = gate();
   const handlers: Record<string, TaskHandler> = {
     hold: async () => {
@@ -116,18 +122,24 @@ async function orderUnder(ordering: OrderingPolicy | undefined): Promise<string[
     },
     work: () => ({}),
   };
-  const h = await createHarness({ capacity: 1, handlers, engine: ordering ? { ordering } : {} });
+  const h = await createHarness({ capacity: 1, handlers, engine });
   const order = dispatchOrder(h.engine);
+  const late: string[] = [];
+  h.engine.events.on('task:state:late', (e) => late.push(e.taskId));
   const runId = await h.engine.startRun(plan({ tasks: [{ id: 'blocker', uses: 'hold', estimate: '10ms' }] }));
   await eventually(() => order.length === 1, 5000, 'the blocker to be dispatched');
   // Added one at a time so arrival order is the array's order; all wait behind the blocker.
-  for (const t of waiting) await h.engine.addTask(runId, t);
-  expect(h.engine.readyCount).toBe(waiting.length);
+  for (const t of tasks) await h.engine.addTask(runId, t);
+  expect(h.engine.readyCount).toBe(tasks.length);
   g.open();
   expect(await finish(h.engine, runId)).toBe('succeeded');
   expect(order[0]).toBe('blocker');
   await h.close();
-  return order.slice(1);
+  return { order: order.slice(1), late };
+}
+
+async function orderUnder(ordering: OrderingPolicy | undefined): Promise<string[]> {
+  return (await behindBlocker(waiting, ordering ? { ordering } : {})).order;
 }
 
 describe('dispatch order of the same waiting tasks under each policy', () => {
@@ -143,5 +155,47 @@ describe('dispatch order of the same waiting tasks under each policy', () => {
 
   it('gives three different orders (the fixture can tell the policies apart)', () => {
     expect(new Set(Object.values(expected).map((o) => o.join())).size).toBe(3);
+  });
+});
+
+describe('EngineOptions.lateTasks (lst ordering)', () => {
+  const stages = { store: {}, transport: {}, balancer: {}, coordinator: {} } as unknown as EngineOptions;
+
+  it("defaults to 'defer' and rejects an unknown value", () => {
+    expect(resolveEngineOptions(stages).lateTasks).toBe('defer');
+    expect(resolveEngineOptions({ ...stages, lateTasks: 'keep' }).lateTasks).toBe('keep');
+    expect(() => resolveEngineOptions({ ...stages, lateTasks: 'drop' as 'keep' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('defer, keep') }),
+    );
+  });
+
+  /**
+   * Behind a blocker: a task whose deadline (50 ms) is shorter than its estimate (10 s) can no
+   * longer meet it; one under a 60 s deadline can; one without a deadline ages with a zero
+   * horizon, so its virtual deadline has passed too, yet it must not be deferred.
+   */
+  const lateSet: TaskIR[] = [
+    taskIr('hopeless', 'work', { estimateMs: 10_000, deadline: { kind: 'relative', ms: 50 } }),
+    taskIr('on-time', 'work', { estimateMs: 100, deadline: { kind: 'relative', ms: 60_000 } }),
+    taskIr('aging', 'work', { estimateMs: 100 }),
+  ];
+
+  const lateOrder = (lateTasks: 'defer' | 'keep' | undefined) => {
+    const aging = { high: 0, medium: 0, low: 0 };
+    return behindBlocker(lateSet, lateTasks ? { aging, lateTasks } : { aging });
+  };
+
+  it('defer (the default): the task that cannot meet its deadline runs after the others', async () => {
+    for (const policy of ['defer', undefined] as const) {
+      const { order, late } = await lateOrder(policy);
+      expect(order).toEqual(['aging', 'on-time', 'hopeless']);
+      expect(late).toEqual(['hopeless']);
+    }
+  });
+
+  it('keep: pure least laxity, the most overdue first', async () => {
+    const { order, late } = await lateOrder('keep');
+    expect(order).toEqual(['hopeless', 'aging', 'on-time']);
+    expect(late).toEqual([]);
   });
 });
