@@ -140,7 +140,10 @@ export interface WorkflowMakespans {
  * worker count and ordering policy. The import must be at scale 1, so estimates are the
  * recorded runtimes (to the ms). LST needs a deadline to mean least laxity rather than aging:
  * a run deadline is added when the import has none; its value does not change the order (every
- * task's latest start moves by the same amount), only that one exists does.
+ * task's latest start moves by the same amount), only that one exists does. It is set far
+ * enough out (ten times the critical path plus all the work) that no task ever becomes late,
+ * so the engine's late tier (`lateTasks: 'defer'`), which this simulation does not model, would
+ * not change the order either.
  */
 export function wfcommonsMakespans(
   imported: WfCommonsImport,
@@ -156,7 +159,11 @@ export function wfcommonsMakespans(
     ? imported.ir
     : {
         ...imported.ir,
-        deadline: { kind: 'relative' as const, ms: Math.ceil(imported.criticalPathMs * 2) + 1 },
+        deadline: {
+          kind: 'relative' as const,
+          ms:
+            10 * Math.ceil(imported.criticalPathMs + imported.tasks.reduce((s, t) => s + t.runtimeMs, 0)) + 1,
+        },
       };
   const compiled = compileWorkflow(
     ir,

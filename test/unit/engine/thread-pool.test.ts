@@ -93,7 +93,9 @@ describe('thread pool', () => {
     const p = pool({ threads: 2, mode: 'stealing' });
     await p.whenReady();
     await Promise.all([0, 1].map((i) => p.run(task('burn', { taskId: `w${i}`, args: { ms: 1 } }))));
-    const long = p.run(task('burn', { taskId: 'long', args: { ms: 300 }, estimateMs: 300 }));
+    // Long enough that the ten short ones finish first even on a loaded machine; if the long one
+    // ended first, its thread would rightly steal the shorts still queued and the test would fail.
+    const long = p.run(task('burn', { taskId: 'long', args: { ms: 1500 }, estimateMs: 1500 }));
     while (p.stats().busy === 0) await new Promise((r) => setTimeout(r, 5));
     const shorts = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
