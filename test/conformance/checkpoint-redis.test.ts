@@ -181,7 +181,9 @@ withService('redis', available, 'Redis checkpoint store', () => {
       });
 
       it('a completion resolves only once it is in Redis', async () => {
-        const store = await open();
+        // The batch waits 200 ms, so the check that it is not written yet does not race the
+        // flush (with the default next-tick flush, the two connections raced under load).
+        const store = await open({ flushIntervalMs: 200 });
         const runId = await startedRun(store, ['a']);
         const won = store.completeTask(completion(runId, 'a'));
         expect(await admin.hget(`${prefix}:{${runId}}:task:a`, 'status')).toBe('"running"');
